@@ -1,0 +1,128 @@
+"""Private I/O layer: atomic writes and format detection.
+
+Every output of cohesion-geo is written to a temporary file or folder next to
+its destination, then moved into place, so a failing run never leaves a partly
+written output behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .errors import InputFormatError
+
+__all__ = [
+    "atomic_dir",
+    "atomic_path",
+    "write_frame",
+    "write_layers",
+    "write_text",
+    "VECTOR_SUFFIXES",
+]
+
+VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet"}
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` on success.
+
+    The temporary file keeps the destination's suffix so drivers that infer the
+    format from the name (GPKG, GeoJSON, Parquet) behave the same.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{dest.stem}.", suffix=suffix or dest.suffix, dir=dest.parent
+    )
+    os.close(fd)
+    os.unlink(tmp)  # drivers such as GPKG refuse to open an empty existing file
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; it replaces ``path`` on success."""
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        yield tmp
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(dest, old)
+            os.replace(tmp, dest)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def write_text(text: str, path: str | os.PathLike, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` atomically to ``path`` and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding=encoding)
+    return Path(path)
+
+
+def write_frame(
+    frame: pd.DataFrame | gpd.GeoDataFrame,
+    path: str | os.PathLike,
+    *,
+    layer: str | None = None,
+) -> Path:
+    """Write a (Geo)DataFrame atomically; the format follows the suffix.
+
+    ``.gpkg`` (with ``layer``), ``.geojson``, ``.parquet`` (GeoParquet when the
+    frame has geometry) and ``.csv`` (geometry dropped) are supported.
+    """
+    dest = Path(path)
+    suffix = dest.suffix.lower()
+    with atomic_path(dest) as tmp:
+        if suffix == ".csv":
+            out = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+            out.to_csv(tmp, index=False)
+        elif suffix in {".parquet", ".geoparquet"}:
+            frame.to_parquet(tmp, index=False)
+        elif suffix in {".gpkg", ".geojson", ".json", ".fgb", ".shp"}:
+            if not isinstance(frame, gpd.GeoDataFrame):
+                raise InputFormatError(f"{dest}: a {suffix} file needs a GeoDataFrame")
+            kwargs = {"layer": layer} if layer and suffix == ".gpkg" else {}
+            frame.to_file(tmp, engine="pyogrio", **kwargs)
+        else:
+            raise InputFormatError(
+                f"{dest}: unknown output format {suffix!r}; use .gpkg, .parquet, .geojson or .csv"
+            )
+    return dest
+
+
+def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike) -> Path:
+    """Write several layers into one GeoPackage atomically (all or nothing)."""
+    dest = Path(path)
+    with atomic_path(dest) as tmp:
+        for name, frame in layers.items():
+            if isinstance(frame, gpd.GeoDataFrame):
+                frame.to_file(tmp, layer=name, engine="pyogrio")
+            else:  # attribute-only table: GPKG supports it through pyogrio
+                import pyogrio
+
+                pyogrio.write_dataframe(pd.DataFrame(frame), tmp, layer=name)
+    return dest

@@ -1,0 +1,1 @@
+"""cohesion-geo subpackage."""
