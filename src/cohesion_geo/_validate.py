@@ -42,7 +42,7 @@ def example_rows(mask: np.ndarray | pd.Series, *, labels: Sequence[Any] | None =
     shown = ", ".join(str(i + 1) for i in idx[:n])
     extra = ""
     if labels is not None:
-        vals = [repr(labels[i]) for i in idx[:n]]
+        vals = [repr(getattr(labels[i], "item", lambda v=labels[i]: v)()) for i in idx[:n]]
         extra = f" ({', '.join(vals)})"
     more = ", ..." if count > n else ""
     return f"{count} row{'s' if count != 1 else ''}, e.g. row{'s' if count != 1 else ''} {shown}{more}{extra}"
