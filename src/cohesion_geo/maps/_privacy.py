@@ -1,0 +1,203 @@
+"""Privacy rules applied to every published map layer.
+
+Two rules (see docs/maps.md):
+
+* **Statistical secrecy**: no statistic is shown for a unit (cell or quartier)
+  with fewer than :data:`MIN_HOUSEHOLDS` (11) households. :func:`mask_secret`
+  blanks every value column of such units and flags them in ``secret``.
+* **Residents' reports** are never placed more precisely than their 200 m cell:
+  :func:`aggregate_reports` turns report points into per-cell counts; the
+  per-category breakdown (and any comment) is hidden in cells with fewer than
+  :data:`MIN_REPORTS_BREAKDOWN` (5) reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import CRSError, MissingColumnsError
+
+__all__ = [
+    "MIN_HOUSEHOLDS",
+    "MIN_REPORTS_BREAKDOWN",
+    "ID_COLUMNS",
+    "aggregate_reports",
+    "mask_secret",
+    "secret_mask",
+]
+
+MIN_HOUSEHOLDS = 11
+MIN_REPORTS_BREAKDOWN = 5
+#: Columns that identify a unit and are never blanked by :func:`mask_secret`.
+ID_COLUMNS = frozenset(
+    {
+        "cell_id",
+        "quartier_id",
+        "name",
+        "commune",
+        "communes",
+        "commune_name",
+        "cell_x",
+        "cell_y",
+        "cell_size",
+        "imputed",
+        "geometry",
+        "secret",
+        # residents' aggregates follow their own rule (reports, not households)
+        "reports_count",
+        "reports_breakdown",
+        "reports_comments",
+    }
+)
+
+
+def secret_mask(
+    frame: pd.DataFrame, /, *, households: str = "men", min_households: int = MIN_HOUSEHOLDS
+) -> pd.Series:
+    """Boolean Series (aligned on ``frame``), True where the unit is under secrecy.
+
+    A unit is secret when its household count ``households`` is below
+    ``min_households``, or missing. Without a household column (the Lille
+    derived grid has none), INSEE's ``imputed`` flag (set exactly for cells
+    of fewer than 11 households) is used; with neither, nothing is masked.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> secret_mask(pd.DataFrame({"men": [3.0, 11.0, 40.0, None]})).tolist()
+    [True, False, False, True]
+    """
+    if households in frame.columns:
+        men = pd.to_numeric(frame[households], errors="coerce")
+        return (men < min_households) | men.isna()
+    if "imputed" in frame.columns:
+        return frame["imputed"].fillna(True).astype(bool)
+    return pd.Series(False, index=frame.index)
+
+
+def mask_secret(
+    frame: pd.DataFrame,
+    /,
+    *,
+    households: str = "men",
+    min_households: int = MIN_HOUSEHOLDS,
+    keep: Iterable[str] = ID_COLUMNS,
+) -> pd.DataFrame:
+    """Return a copy where every statistic of secret units is blanked.
+
+    All columns except ``keep`` (identifiers, geometry, residents' aggregates)
+    become NaN (numbers) or None (text, categories such as ``lisa_cluster``
+    or ``confrontation``) in the rows selected by :func:`secret_mask`,
+    including the household count itself. A boolean column ``secret`` is added.
+    The input is not modified.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"cell_id": ["a", "b"], "men": [4.0, 30.0],
+    ...                    "poverty_rate": [0.5, 0.2], "lisa_cluster": ["high-high", "low-low"]})
+    >>> out = mask_secret(df)
+    >>> out["poverty_rate"].tolist(), out["lisa_cluster"].tolist(), out["secret"].tolist()
+    ([nan, 0.2], [None, 'low-low'], [True, False])
+    """
+    secret = secret_mask(frame, households=households, min_households=min_households)
+    out = frame.copy()
+    keep = set(keep)
+    if secret.any():
+        for col in out.columns:
+            if col in keep or col == getattr(out, "_geometry_column_name", "geometry"):
+                continue
+            s = out[col]
+            if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+                out[col] = s.astype(object).where(~secret, None)
+            else:
+                out[col] = s.astype("float64").where(~secret, np.nan)
+    out["secret"] = secret.to_numpy()
+    return out
+
+
+def aggregate_reports(
+    reports: gpd.GeoDataFrame,
+    /,
+    *,
+    cell_size: int = 200,
+    grid_crs: int | str = 3035,
+    min_breakdown: int = MIN_REPORTS_BREAKDOWN,
+    comments: int = 0,
+    category: str = "category",
+) -> gpd.GeoDataFrame:
+    """Aggregate resident report points into INSEE-aligned grid cells.
+
+    Each point is assigned to the ``cell_size`` square of the LAEA grid
+    (EPSG:3035, the frame of INSEE cell ids) that contains it. The result has
+    one row per cell holding at least one report, and **no point position**:
+
+    ``cell_id`` (INSEE-style id ``CRS3035RES200mN{y}E{x}``), ``reports_count``
+    (int), ``reports_breakdown`` (text "housing: 3; safety: 2", most frequent
+    first, None when the cell has fewer than ``min_breakdown`` reports),
+    ``reports_comments`` (up to ``comments`` comments joined by " | ", only in
+    cells with at least ``min_breakdown`` reports; None otherwise and by
+    default), one ``n_<category>`` count per category (NaN under
+    ``min_breakdown``) and the cell square as geometry (EPSG:3035).
+
+    Texts are returned raw; the map functions escape them.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> pts = gpd.GeoDataFrame({"category": ["housing"] * 6},
+    ...     geometry=[Point(3482810 + i, 2466810) for i in range(6)], crs=3035)
+    >>> agg = aggregate_reports(pts)
+    >>> agg[["cell_id", "reports_count", "reports_breakdown"]].values.tolist()
+    [['CRS3035RES200mN2466800E3482800', 6, 'housing: 6']]
+    """
+    if reports.crs is None:
+        raise CRSError("reports: the GeoDataFrame has no CRS; set it (EPSG:2154 for BPE-like files)")
+    if category not in reports.columns:
+        raise MissingColumnsError(
+            f"reports: column {category!r} is missing (columns: {list(reports.columns)[:10]})"
+        )
+    pts = reports[~reports.geometry.is_empty & reports.geometry.notna()].to_crs(grid_crs)
+    geoms = pts.geometry
+    if not (geoms.geom_type == "Point").all():
+        geoms = geoms.representative_point()
+    x = np.floor(geoms.x.to_numpy() / cell_size).astype(np.int64) * cell_size
+    y = np.floor(geoms.y.to_numpy() / cell_size).astype(np.int64) * cell_size
+    cat = pts[category].astype(object).where(pts[category].notna(), "unknown").astype(str)
+    df = pd.DataFrame({"x": x, "y": y, "category": cat.to_numpy()})
+    if comments and "comment" in pts.columns:
+        df["comment"] = pts["comment"].astype(object).to_numpy()
+    counts = df.groupby(["x", "y", "category"]).size().unstack("category", fill_value=0)
+    total = counts.sum(axis=1).astype(int)
+    cats = sorted(counts.columns)
+    rows = []
+    comment_groups = df.groupby(["x", "y"])["comment"] if "comment" in df.columns else None
+    for (cx, cy), n in total.items():
+        show = n >= min_breakdown
+        c = counts.loc[(cx, cy)]
+        c = c[c > 0].sort_values(ascending=False, kind="stable")
+        row = {
+            "cell_id": f"CRS3035RES{cell_size}mN{cy}E{cx}",
+            "cell_x": cx,
+            "cell_y": cy,
+            "reports_count": int(n),
+            "reports_breakdown": "; ".join(f"{k}: {int(v)}" for k, v in c.items()) if show else None,
+            "reports_comments": None,
+        }
+        if show and comment_groups is not None:
+            texts = [t for t in comment_groups.get_group((cx, cy)).dropna().astype(str) if t.strip()]
+            row["reports_comments"] = " | ".join(texts[:comments]) or None
+        for k in cats:
+            row[f"n_{k}"] = float(counts.at[(cx, cy), k]) if show else np.nan
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["cell_id", "cell_x", "cell_y", "reports_count",
+                                      "reports_breakdown", "reports_comments",
+                                      *[f"n_{k}" for k in cats]])
+    geom = shapely.box(out["cell_x"], out["cell_y"], out["cell_x"] + cell_size, out["cell_y"] + cell_size)
+    return gpd.GeoDataFrame(out, geometry=geom, crs=grid_crs)
