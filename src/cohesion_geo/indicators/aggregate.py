@@ -250,6 +250,29 @@ def apportion(
     })
 
 
+def _valid_polygons(polygons: gpd.GeoDataFrame, *, key: str, fix_invalid: bool) -> gpd.GeoDataFrame:
+    geoms = np.asarray(polygons.geometry.array)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    invalid = ~missing & ~shapely.is_valid(geoms)
+    problems = []
+    keys = polygons[key].astype(str).to_numpy()
+    if missing.any():
+        problems.append(f"{int(missing.sum())} polygons without geometry, e.g. {key} {', '.join(keys[missing][:3])}")
+    if invalid.any() and not fix_invalid:
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        examples = "; ".join(f"{k}: {r}" for k, r in zip(keys[invalid][:3], reasons[:3]))
+        problems.append(f"{int(invalid.sum())} invalid polygons ({examples}); repair them "
+                        "(shapely.make_valid) or pass fix_invalid=True")
+    if problems:
+        raise ValidationError("polygons", problems)
+    if invalid.any():
+        polygons = polygons.copy()
+        fixed = geoms.copy()
+        fixed[invalid] = shapely.make_valid(geoms[invalid])
+        polygons[polygons.geometry.name] = fixed
+    return polygons
+
+
 def aggregate(
     grid: gpd.GeoDataFrame,
     polygons: gpd.GeoDataFrame,
@@ -259,6 +282,7 @@ def aggregate(
     keep: Iterable[str] = (),
     suppress_secret: bool = False,
     min_households: int = SECRET_MIN_HOUSEHOLDS,
+    fix_invalid: bool = False,
 ) -> gpd.GeoDataFrame:
     """Aggregate grid cells to a polygon layer with area-weighted apportioning.
 
@@ -281,6 +305,9 @@ def aggregate(
         households (they stay flagged in ``secret`` either way).
     min_households : int, default 11
         Statistical-secrecy threshold.
+    fix_invalid : bool, default False
+        Repair invalid polygons (self-intersections...) with
+        :func:`shapely.make_valid` instead of refusing them.
 
     Returns
     -------
@@ -322,6 +349,7 @@ def aggregate(
     missing_keep = [c for c in keep if c not in polygons.columns]
     if missing_keep:
         raise MissingColumnsError(f"polygon layer lacks column(s) {', '.join(map(repr, missing_keep))}")
+    polygons = _valid_polygons(polygons, key=key, fix_invalid=fix_invalid)
     table, methods = _count_table(grid, counts)
     pairs = apportion(grid, polygons)
     codes, uniques = pd.factorize(polygons[key].to_numpy())
