@@ -20,9 +20,11 @@ from ._privacy import (
     MIN_REPORTS_BREAKDOWN,
     aggregate_reports,
     mask_secret,
+    reports_from_table,
     secret_mask,
 )
 from ._style import CONFRONTATION_COLOURS, LISA_COLOURS, classify, normalise_lisa
+from .static import static_map
 from .interactive import (
     QUARTIER_CLASS,
     RASTER_THRESHOLD,
@@ -61,7 +63,9 @@ __all__ = [
     "normalise_lisa",
     "quartiers_map",
     "render_html",
+    "reports_from_table",
     "robustness_map",
     "save_map",
     "secret_mask",
+    "static_map",
 ]

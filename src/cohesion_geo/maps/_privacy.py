@@ -28,6 +28,7 @@ __all__ = [
     "ID_COLUMNS",
     "aggregate_reports",
     "mask_secret",
+    "reports_from_table",
     "secret_mask",
 ]
 
@@ -90,7 +91,8 @@ def mask_secret(
 ) -> pd.DataFrame:
     """Return a copy where every statistic of secret units is blanked.
 
-    All columns except ``keep`` (identifiers, geometry, residents' aggregates)
+    All columns except ``keep`` (identifiers, geometry) and the residents'
+    aggregates (``reports_*``, which follow the 5-report rule instead)
     become NaN (numbers) or None (text, categories such as ``lisa_cluster``
     or ``confrontation``) in the rows selected by :func:`secret_mask`,
     including the household count itself. A boolean column ``secret`` is added.
@@ -110,7 +112,11 @@ def mask_secret(
     keep = set(keep)
     if secret.any():
         for col in out.columns:
-            if col in keep or col == getattr(out, "_geometry_column_name", "geometry"):
+            if (
+                col in keep
+                or str(col).startswith("reports_")
+                or col == getattr(out, "_geometry_column_name", "geometry")
+            ):
                 continue
             s = out[col]
             if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
@@ -201,3 +207,53 @@ def aggregate_reports(
                                       *[f"n_{k}" for k in cats]])
     geom = shapely.box(out["cell_x"], out["cell_y"], out["cell_x"] + cell_size, out["cell_y"] + cell_size)
     return gpd.GeoDataFrame(out, geometry=geom, crs=grid_crs)
+
+
+def reports_from_table(
+    table: pd.DataFrame,
+    /,
+    cells: gpd.GeoDataFrame,
+    *,
+    min_breakdown: int = MIN_REPORTS_BREAKDOWN,
+) -> gpd.GeoDataFrame:
+    """Residents' layer from per-cell counts computed elsewhere.
+
+    Accepts the output of :func:`cohesion_geo.indicators.residents.cell_reports`
+    (``reports_n`` and ``reports_<category>`` aligned on ``cells``' index), or
+    a grid that carries those columns itself. Returns the same layout as
+    :func:`aggregate_reports` (only cells with at least one report), with the
+    geometry of ``cells``. The breakdown is rebuilt from ``reports_<category>``
+    and hidden under ``min_breakdown`` reports whatever the input holds.
+    """
+    if "reports_n" not in table.columns:
+        raise MissingColumnsError("reports table: column 'reports_n' is missing")
+    if not table.index.isin(cells.index).all():
+        raise MissingColumnsError(
+            "reports table: its index does not match the cells' index (pass cell_reports(grid, ...) "
+            "computed on the same grid)"
+        )
+    n = pd.to_numeric(table["reports_n"], errors="coerce").fillna(0)
+    sel = n[n > 0].index
+    skip = {"reports_n", "reports_per_1000", "reports_count", "reports_breakdown", "reports_comments"}
+    cats = [c for c in table.columns if str(c).startswith("reports_") and c not in skip]
+    rows = []
+    for i in sel:
+        count = int(round(float(n.at[i])))
+        show = count >= min_breakdown
+        parts = []
+        if show:
+            vals = [(c[len("reports_"):], table.at[i, c]) for c in cats]
+            vals = [(k, float(v)) for k, v in vals if pd.notna(v) and float(v) > 0]
+            vals.sort(key=lambda kv: -kv[1])
+            parts = [f"{k}: {v:.0f}" for k, v in vals]
+        rows.append(
+            {
+                "cell_id": cells.at[i, "cell_id"] if "cell_id" in cells.columns else str(i),
+                "reports_count": count,
+                "reports_breakdown": "; ".join(parts) if parts else None,
+                "reports_comments": None,
+            }
+        )
+    out = pd.DataFrame(rows, index=sel, columns=["cell_id", "reports_count", "reports_breakdown",
+                                                  "reports_comments"])
+    return gpd.GeoDataFrame(out, geometry=cells.geometry.loc[sel], crs=cells.crs)

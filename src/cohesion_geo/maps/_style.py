@@ -40,6 +40,7 @@ LISA_COLOURS: dict[str, str] = {
     "high-low": "#fdae61",
     "low-high": "#abd9e9",
     "not significant": "#f0f0f0",
+    "isolated": "#ffffff",
 }
 _LISA_ALIASES = {
     "hh": "high-high", "high-high": "high-high", "high_high": "high-high", "highhigh": "high-high",
@@ -47,7 +48,7 @@ _LISA_ALIASES = {
     "hl": "high-low", "high-low": "high-low", "high_low": "high-low", "highlow": "high-low",
     "lh": "low-high", "low-high": "low-high", "low_high": "low-high", "lowhigh": "low-high",
     "ns": "not significant", "not significant": "not significant", "not_significant": "not significant",
-    "n.s.": "not significant", "insignificant": "not significant", "none": "not significant",
+    "isolated": "isolated", "n.s.": "not significant", "insignificant": "not significant", "none": "not significant",
     # esda's Moran_Local.q convention (1 HH, 2 LH, 3 LL, 4 HL), 0 = not significant
     "1": "high-high", "2": "low-high", "3": "low-low", "4": "high-low", "0": "not significant",
 }
@@ -288,6 +289,8 @@ def legend_html(classes: Classes, /, *, note: str | None = None) -> str:
     """HTML of a legend listing every class (all text escaped here)."""
     rows = [f'<div class="cg-legend-title">{escape_text(classes.title)}</div>']
     for colour, label, n in zip(classes.colours, classes.labels, classes.counts or [None] * len(classes.labels)):
+        if n == 0:
+            continue
         count = f' <span class="cg-legend-n">({n:,})</span>' if n is not None else ""
         rows.append(
             f'<div class="cg-legend-row"><span class="cg-swatch" style="background:{escape_text(colour)}"></span>'

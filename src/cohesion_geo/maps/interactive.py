@@ -34,7 +34,13 @@ from .._io import write_text
 from ..errors import CohesionGeoError, MissingColumnsError
 from ._escape import escape_text
 from ._geo import latlon_bounds, rasterize_colours, require_crs, to_geojson, to_wgs84
-from ._privacy import ID_COLUMNS, MIN_REPORTS_BREAKDOWN, aggregate_reports, mask_secret
+from ._privacy import (
+    ID_COLUMNS,
+    MIN_REPORTS_BREAKDOWN,
+    aggregate_reports,
+    mask_secret,
+    reports_from_table,
+)
 from ._style import (
     CONFRONTATION_COLOURS,
     CONFRONTATION_LABELS,
@@ -297,8 +303,8 @@ def add_quartiers(
     name: str = "Candidate quartiers",
     columns: Sequence[str] | None = None,
     labels: Mapping[str, str] | None = None,
-    colour: str = "#b2182b",
-    fill_opacity: float = 0.12,
+    colour: str = "#111111",
+    fill_opacity: float = 0.06,
     dash: str | None = None,
     show: bool = True,
     simplify: float | None = 1.0,
@@ -491,9 +497,10 @@ _REPORT_COLOURS = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
 
 def add_residents(
     m: folium.Map,
-    reports_per_cell: gpd.GeoDataFrame,
+    reports_per_cell: pd.DataFrame,
     /,
     *,
+    cells: gpd.GeoDataFrame | None = None,
     labels: Mapping[str, str] | None = None,
     name: str = "Residents' reports (per 200 m cell)",
     show: bool = False,
@@ -503,16 +510,28 @@ def add_residents(
 ) -> folium.FeatureGroup:
     """Add the residents' layer: report counts per 200 m cell, never single reports.
 
-    ``reports_per_cell`` is either the output of
-    :func:`~cohesion_geo.maps.aggregate_reports` (has ``reports_count``) or the
-    raw report points (``category`` column), aggregated here. The breakdown by
+    ``reports_per_cell`` is one of: the output of
+    :func:`~cohesion_geo.maps.aggregate_reports` (has ``reports_count``); the
+    per-cell table of :func:`cohesion_geo.indicators.residents.cell_reports`
+    (``reports_n``, ``reports_<category>``, aligned on ``cells``, which gives
+    the geometry); or the raw report points (``category``), aggregated here. The breakdown by
     category (and up to ``comments`` comments, 0 by default) is shown only in
     cells with at least 5 reports.
     """
-    require_crs(reports_per_cell, "reports_per_cell")
-    if "reports_count" in reports_per_cell.columns:
+    if "reports_n" in reports_per_cell.columns and "reports_count" not in reports_per_cell.columns:
+        if cells is None:
+            if not isinstance(reports_per_cell, gpd.GeoDataFrame):
+                raise MissingColumnsError(
+                    "reports_per_cell: a table of per-cell counts (reports_n) needs cells= for geometry"
+                )
+            cells = reports_per_cell
+        require_crs(cells, "cells")
+        agg = reports_from_table(reports_per_cell, cells)
+    elif "reports_count" in reports_per_cell.columns:
+        require_crs(reports_per_cell, "reports_per_cell")
         agg = reports_per_cell
     else:
+        require_crs(reports_per_cell, "reports_per_cell")
         agg = aggregate_reports(reports_per_cell, comments=comments)
     geo = to_wgs84(agg, precision=precision)
     counts = pd.to_numeric(geo["reports_count"], errors="coerce").fillna(0).to_numpy()
@@ -558,7 +577,7 @@ def quartiers_map(
     /,
     *,
     cells: gpd.GeoDataFrame | None = None,
-    reports_per_cell: gpd.GeoDataFrame | None = None,
+    reports_per_cell: pd.DataFrame | None = None,
     indicators: Sequence[str] | None = None,
     scheme: str = "quantiles",
     k: int = 5,
@@ -594,8 +613,10 @@ def quartiers_map(
         One polygon per candidate (``delineate(...).quartiers``), any CRS.
     cells : GeoDataFrame, optional
         Grid cells with indicator columns, ``lisa_cluster``, ``confrontation``.
-    reports_per_cell : GeoDataFrame, optional
-        Report points or :func:`aggregate_reports` output.
+    reports_per_cell : (Geo)DataFrame, optional
+        Report points, :func:`aggregate_reports` output, or
+        ``indicators.residents.cell_reports(cells, reports)`` (aligned on
+        ``cells``). When omitted and ``cells`` has ``reports_n``, that is used.
     indicators : list of str, optional
         Cell columns to map as choropleths.
     scheme, k : classification (mapclassify) of the choropleths.
@@ -625,8 +646,10 @@ def quartiers_map(
         if "confrontation" in geo.columns:
             add_categorical(m, geo, "confrontation", kind="confrontation", labels=labels,
                             raster_threshold=raster_threshold, _prepared=True)
+    if reports_per_cell is None and cells is not None and "reports_n" in cells.columns:
+        reports_per_cell = cells  # the grid carries cell_reports() columns
     if reports_per_cell is not None:
-        add_residents(m, reports_per_cell, labels=labels, comments=comments,
+        add_residents(m, reports_per_cell, cells=cells, labels=labels, comments=comments,
                       raster_threshold=raster_threshold, precision=precision)
     add_quartiers(m, quartiers, columns=tooltip_columns, labels=labels,
                   simplify=simplify, precision=precision)
