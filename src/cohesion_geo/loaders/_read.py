@@ -26,9 +26,15 @@ VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".zip"}
 PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 
 
-def sniff_csv(path: Path, *, encoding: str | None = None, sep: str | None = None) -> tuple[str, str, list[str]]:
-    """Return ``(encoding, separator, header)`` of a delimited text file."""
-    raw = path.open("rb").read(65536)
+def sniff_csv(
+    path: Path, *, encoding: str | None = None, sep: str | None = None, skiprows: int = 0
+) -> tuple[str, str, list[str]]:
+    """Return ``(encoding, separator, header)`` of a delimited text file.
+
+    ``skiprows`` lines (titles above the header, as in xlsx exports) are skipped.
+    """
+    with path.open("rb") as fh:
+        raw = fh.read(65536)
     if not raw.strip():
         raise InputFormatError(f"{path}: the file is empty")
     encodings = [encoding] if encoding else ["utf-8-sig", "cp1252", "latin-1"]
@@ -48,7 +54,10 @@ def sniff_csv(path: Path, *, encoding: str | None = None, sep: str | None = None
                     continue
     if text is None or encoding is None:
         raise InputFormatError(f"{path}: cannot decode the file (tried {', '.join(encodings)})")
-    first = text.splitlines()[0]
+    lines = text.splitlines()
+    if skiprows >= len(lines):
+        raise InputFormatError(f"{path}: no header line after skipping {skiprows} lines")
+    first = lines[skiprows]
     if sep is None:
         counts = {s: first.count(s) for s in (";", ",", "\t", "|")}
         sep = max(counts, key=lambda k: counts[k])
@@ -66,6 +75,7 @@ def read_table(
     sep: str | None = None,
     encoding: str | None = None,
     usecols: Iterable[str] | None = None,
+    skiprows: int = 0,
 ) -> pd.DataFrame | gpd.GeoDataFrame:
     """Read a tabular or vector file into a (Geo)DataFrame.
 
@@ -82,6 +92,8 @@ def read_table(
         Override CSV detection.
     usecols : iterable of str, optional
         Subset of columns to read (CSV only).
+    skiprows : int, default 0
+        Lines above the header to skip (CSV only; title lines of xlsx exports).
     """
     path = Path(path)
     if not path.exists():
@@ -91,20 +103,26 @@ def read_table(
     suffix = path.suffix.lower()
     wanted = {c.lower() for c in string_columns}
     if suffix in CSV_SUFFIXES:
-        enc, sep_, header = sniff_csv(path, encoding=encoding, sep=sep)
+        enc, sep_, header = sniff_csv(path, encoding=encoding, sep=sep, skiprows=skiprows)
         dtype = {h: "string" for h in header if h.lower() in wanted}
+        kwargs = dict(
+            sep=sep_,
+            dtype=dtype or None,
+            usecols=list(usecols) if usecols is not None else None,
+            na_values=["", "NA"],
+            keep_default_na=False,
+            low_memory=False,
+            engine="c",
+            skiprows=skiprows or None,
+        )
         try:
-            frame = pd.read_csv(
-                path,
-                sep=sep_,
-                encoding=enc,
-                dtype=dtype or None,
-                usecols=list(usecols) if usecols is not None else None,
-                na_values=["", "NA"],
-                keep_default_na=False,
-                low_memory=False,
-                engine="c",
-            )
+            try:
+                frame = pd.read_csv(path, encoding=enc, **kwargs)
+            except UnicodeDecodeError:
+                if encoding is not None or not enc.startswith("utf-8"):
+                    raise
+                # the sniffed sample was ASCII but a later line is Latin-1 / cp1252
+                frame = pd.read_csv(path, encoding="cp1252", **kwargs)
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise InputFormatError(f"{path}: cannot parse as delimited text ({exc})") from exc
         frame.columns = [str(c).strip() for c in frame.columns]

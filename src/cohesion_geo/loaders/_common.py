@@ -1,0 +1,179 @@
+"""Private helpers shared by the IRIS, reports, facilities, finance and urban-unit loaders.
+
+Column look-up ignoring case, French administrative codes kept as strings
+(leading zeros, Corsica's ``2A``/``2B``) and label normalisation (case and
+accents ignored). Everything is vectorised over pandas string columns.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._validate import Problems, example_rows
+from ..errors import DroppedRowsWarning, ValidationError
+
+__all__ = [
+    "COMMUNE_PATTERN",
+    "IRIS_PATTERN",
+    "apply_mapping",
+    "drop_for_reasons",
+    "find_column",
+    "normalise_codes",
+    "normalise_label",
+    "text",
+]
+
+#: 5-character commune code: 5 digits, or Corsica ``2A``/``2B`` + 3 digits.
+COMMUNE_PATTERN = r"^(?:\d{5}|2[AB]\d{3})$"
+#: 9-character IRIS code: commune code + 4 digits (``0000`` for an undivided commune).
+IRIS_PATTERN = r"^(?:\d{5}|2[AB]\d{3})\d{4}$"
+
+
+def find_column(frame: pd.DataFrame, candidates: Iterable[str]) -> str | None:
+    """First column of ``frame`` matching one of ``candidates``, ignoring case.
+
+    Examples
+    --------
+    >>> find_column(pd.DataFrame(columns=["insee_com", "X"]), ["INSEE_COM", "DEPCOM"])
+    'insee_com'
+    """
+    by_lower: dict[str, str] = {}
+    for col in frame.columns:
+        by_lower.setdefault(str(col).lower(), str(col))
+    for cand in candidates:
+        if cand in frame.columns:
+            return str(cand)
+        hit = by_lower.get(cand.lower())
+        if hit is not None:
+            return hit
+    return None
+
+
+def text(values: pd.Series) -> pd.Series:
+    """``values`` as a stripped ``string`` Series (``<NA>`` for missing/empty)."""
+    if pd.api.types.is_float_dtype(values) and values.dropna().mod(1).eq(0).all():
+        values = values.astype("Int64")  # 33063.0 read as a number -> "33063"
+    out = values.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def normalise_codes(
+    values: pd.Series,
+    *,
+    width: int,
+    pattern: str,
+    column: str,
+    problems: Problems,
+    what: str = "code",
+    allow_missing: bool = False,
+) -> pd.Series:
+    """Administrative codes as ``width``-character strings; bad codes go to ``problems``.
+
+    Numbers that lost their leading zero (``1001`` for ``01001``) are padded;
+    letters are upper-cased (``2a001`` -> ``2A001``). Codes that still do not
+    match ``pattern`` are reported with example rows.
+
+    Examples
+    --------
+    >>> p = Problems("t.csv")
+    >>> normalise_codes(pd.Series([1001, 33063]), width=5, pattern=COMMUNE_PATTERN,
+    ...                 column="DEPCOM", problems=p).tolist()
+    ['01001', '33063']
+    """
+    codes = text(values).str.upper()
+    digits = codes.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    short = digits & (codes.str.len() < width)
+    codes = codes.mask(short, codes.str.zfill(width))
+    missing = codes.isna().to_numpy()
+    if missing.any() and not allow_missing:
+        problems.add(f"column {column!r}: missing {what} in {example_rows(missing)}")
+    bad = (~codes.str.fullmatch(pattern).fillna(True).astype(bool)).to_numpy()
+    if bad.any():
+        problems.add(
+            f"column {column!r}: malformed {what} (expected {width} characters, e.g. "
+            f"{'33063' if width == 5 else '330631104'}) in "
+            + example_rows(bad, labels=list(values.astype("string").to_numpy()))
+        )
+    return codes
+
+
+def normalise_label(values: pd.Series | Sequence[str]) -> pd.Series:
+    """Lower case, accents removed, punctuation collapsed to single spaces.
+
+    Examples
+    --------
+    >>> normalise_label(pd.Series(["  Sécurité / Tranquillité ", "ESPACE-PUBLIC", None])).tolist()
+    ['securite tranquillite', 'espace public', <NA>]
+    """
+    s = pd.Series(values).astype("string")
+    uniques = s.dropna().unique()
+    table: dict[str, str] = {}
+    for u in uniques:  # loop over distinct labels only (a handful), not rows
+        folded = unicodedata.normalize("NFKD", str(u))
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+        folded = folded.replace("œ", "oe").replace("æ", "ae").replace("’", "'")
+        table[str(u)] = " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
+    return s.map(table).astype("string")
+
+
+def apply_mapping(frame: pd.DataFrame, columns: Mapping[str, str] | None, *, source: str) -> pd.DataFrame:
+    """Rename ``{canonical: source}`` columns (case-insensitive); absent sources raise.
+
+    A mapped canonical name replaces any column already bearing that name.
+    """
+    if not columns:
+        return frame
+    rename: dict[str, str] = {}
+    missing = []
+    for canonical, src in columns.items():
+        real = find_column(frame, [src])
+        if real is None:
+            missing.append(src)
+        else:
+            rename[real] = canonical
+    if missing:
+        raise ValidationError(
+            source,
+            [
+                f"column mapping names absent column(s) {', '.join(map(repr, missing))}; "
+                f"columns present: {', '.join(map(str, frame.columns))}"
+            ],
+        )
+    clash = [c for c in rename.values() if c in frame.columns and c not in rename]
+    return frame.drop(columns=clash).rename(columns=rename)
+
+
+def lower_columns(frame: pd.DataFrame, *, keep: Iterable[str] = ()) -> pd.DataFrame:
+    """Lower-case column names (except ``keep`` and ``geometry``), dropping later duplicates."""
+    keep = set(keep) | {"geometry"}
+    names = [c if c in keep else str(c).lower() for c in frame.columns]
+    out = frame.copy()
+    out.columns = names
+    dup = pd.Index(names).duplicated()
+    if dup.any():
+        out = out.loc[:, ~np.asarray(dup)]
+    return out
+
+
+def drop_for_reasons(
+    frame: pd.DataFrame, reasons: Sequence[tuple[np.ndarray, str]], *, source: str
+) -> pd.DataFrame:
+    """Drop rows flagged by several masks, one counted warning per reason.
+
+    Each mask is over the rows of ``frame`` (so the example row numbers are the
+    file's); a row flagged by an earlier reason is not counted again.
+    """
+    taken = np.zeros(len(frame), dtype=bool)
+    for mask, reason in reasons:
+        mask = np.asarray(mask, dtype=bool) & ~taken
+        if mask.any():
+            warnings.warn(f"{source}: dropped {example_rows(mask)}: {reason}", DroppedRowsWarning, stacklevel=3)
+        taken |= mask
+    if taken.any():
+        return frame.loc[~taken].reset_index(drop=True)
+    return frame
