@@ -46,6 +46,7 @@ from pyproj import CRS
 
 from .._io import atomic_path
 from ..errors import ConfigError, CRSError, DroppedRowsWarning, MissingColumnsError, ValidationError
+from ..loaders.reports import CATEGORIES  # the nine canonical report categories
 from .aggregate import SECRET_MIN_HOUSEHOLDS, aggregate
 
 __all__ = [
@@ -64,11 +65,6 @@ __all__ = [
     "write_report_density",
 ]
 
-#: Report categories of the canonical reports frame.
-CATEGORIES: tuple[str, ...] = (
-    "housing", "safety", "transport", "public_space", "services", "employment", "youth",
-    "health", "other",
-)
 #: Default minimum number of reports for a per-category breakdown.
 MIN_REPORTS = 5
 #: Classes of the confrontation layer, in order.
