@@ -122,7 +122,7 @@ def rasterize_colours(
     from matplotlib.colors import to_rgba
     from PIL import Image
     from rasterio.features import rasterize
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     keep = np.array([c is not None for c in colours], dtype=bool)
     sub = frame[keep].to_crs(3857)
@@ -137,7 +137,7 @@ def rasterize_colours(
     pixel = max(cell_w / pixels_per_cell, extent / max_pixels)
     width = max(1, int(math.ceil((maxx - minx) / pixel)))
     height = max(1, int(math.ceil((maxy - miny) / pixel)))
-    transform = from_origin(minx, maxy, pixel, pixel)
+    transform = Affine(pixel, 0.0, minx, 0.0, -pixel, maxy)
     dtype = "uint8" if len(palette) < 255 else "uint16"
     arr = rasterize(
         ((g, code[c]) for g, c in zip(sub.geometry.to_numpy(), cols)),

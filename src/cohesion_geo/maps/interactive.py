@@ -85,6 +85,7 @@ DEFAULT_INDICATORS = ("poverty_rate", "mean_std_living")
 _CMAPS = {"mean_std_living": "YlGnBu", "median_income": "YlGnBu"}
 
 _CSS = """
+.leaflet-container { background: #f4f3ef; }
 .leaflet-pane > svg { pointer-events: none; }
 .cg-legend, .cg-title { background: rgba(255,255,255,.92); padding: 6px 9px;
   font: 12px/1.35 system-ui, sans-serif; border-radius: 4px;
@@ -244,7 +245,7 @@ def new_map(
     fig.add_child(m)
     _setup_map(m, tiles=tiles, attr=attr)
     if bounds is not None:
-        m.fit_bounds(bounds)
+        m.fit_bounds(bounds, padding=(20, 20))
     if title:
         _Title(title).add_to(m)
     return m
@@ -553,7 +554,8 @@ def add_residents(
     }
     if comments and "reports_comments" in geo.columns and geo["reports_comments"].notna().any():
         tip[label_for("reports_comments", labels)] = [
-            v if isinstance(v, str) else "" for v in geo["reports_comments"]
+            v if isinstance(v, str) else (hidden if n < MIN_REPORTS_BREAKDOWN else "none")
+            for v, n in zip(geo["reports_comments"], counts)
         ]
     return _add_classes_layer(
         m, geo, classes, name=name, tooltip=tip, show=show, raster_threshold=raster_threshold,
