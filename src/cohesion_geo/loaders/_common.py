@@ -74,7 +74,8 @@ def normalise_codes(
 ) -> pd.Series:
     """Administrative codes as ``width``-character strings; bad codes go to ``problems``.
 
-    Numbers that lost their leading zero (``1001`` for ``01001``) are padded;
+    Numbers that lost their leading zero (``1001`` for ``01001``) are padded
+    (exactly one missing character: a shorter code is reported, not guessed);
     letters are upper-cased (``2a001`` -> ``2A001``). Codes that still do not
     match ``pattern`` are reported with example rows.
 
@@ -87,7 +88,7 @@ def normalise_codes(
     """
     codes = text(values).str.upper()
     digits = codes.str.fullmatch(r"\d+").fillna(False).astype(bool)
-    short = digits & (codes.str.len() < width)
+    short = digits & (codes.str.len() == width - 1)  # one leading zero lost (départements 01-09)
     codes = codes.mask(short, codes.str.zfill(width))
     missing = codes.isna().to_numpy()
     if missing.any() and not allow_missing:

@@ -210,7 +210,8 @@ def _harmonise_iris(
             data[com_col], width=5, pattern=COMMUNE_PATTERN, column=com_col, problems=problems,
             what="commune code",
         )  # fmt: skip
-        mismatch = (iris.str.slice(0, 5) != commune).fillna(False).to_numpy(dtype=bool)
+        wellformed = iris.str.fullmatch(IRIS_PATTERN).fillna(False) & commune.str.fullmatch(COMMUNE_PATTERN).fillna(False)
+        mismatch = ((iris.str.slice(0, 5) != commune) & wellformed).fillna(False).to_numpy(dtype=bool)
         if mismatch.any():
             problems.add(
                 f"IRIS code does not start with its commune code ({com_col!r}) in "
