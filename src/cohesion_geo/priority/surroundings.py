@@ -14,7 +14,7 @@ populations, all measured on the same 200 m grid with the same formulas:
   reported separately as ``ring_in_quartiers``);
 * its **urban unit**: every cell of the grid in the quartier's urban unit
   (the urban unit of the commune where most of its population lives), or
-  the whole grid when no urban-unit table is given.
+  the whole grid (``"study_area"``) when no urban-unit table is given.
 
 Distances are measured on the integer grid: a cell offset by ``(dx, dy)``
 cells from a quartier cell has its centre at
@@ -65,6 +65,7 @@ __all__ = [
     "ring_offsets",
     "ring_pairs",
     "surroundings",
+    "surroundings_of_cells",
 ]
 
 #: Default ring distance in metres (issue #4).
@@ -81,7 +82,7 @@ SITUATIONS: tuple[str, ...] = (
     "mixed surroundings",
 )
 
-_ALL_CELLS = "whole grid"
+_ALL_CELLS = "study_area"  # as loaders.urban_units.STUDY_AREA_UNIT
 
 
 @dataclass(frozen=True)
@@ -406,12 +407,19 @@ def _stats(sums: dict[str, np.ndarray], n: int, *, secret: bool = True) -> dict[
 
 def _urban_unit_of_cells(
     grid: pd.DataFrame,
-    urban_units: pd.DataFrame | pd.Series | Mapping[str, str] | None,
+    urban_units: pd.DataFrame | pd.Series | Mapping[str, str] | str | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(codes per cell, unique labels): -1 where the commune has no urban unit."""
     n = len(grid)
+    if urban_units is None and "urban_unit" in grid.columns:
+        urban_units = "urban_unit"
     if urban_units is None:
         return np.zeros(n, dtype=np.int64), np.array([_ALL_CELLS], dtype=object)
+    if isinstance(urban_units, str):
+        require_columns(grid, [urban_units], source="grid", what="grid")
+        codes, labels = pd.factorize(grid[urban_units].astype("string").to_numpy(dtype=object, na_value=None),
+                                     sort=True)
+        return codes.astype(np.int64), np.asarray(labels, dtype=object)
     if "commune" not in grid.columns:
         raise ValidationError("grid", [
             "urban units given but the grid has no 'commune' column; add one (e.g. with "
@@ -487,7 +495,7 @@ def surroundings(
     *,
     assignment: pd.DataFrame | pd.Series | None = None,
     distance: float = RING_DISTANCE,
-    urban_units: pd.DataFrame | pd.Series | Mapping[str, str] | None = None,
+    urban_units: pd.DataFrame | pd.Series | Mapping[str, str] | str | None = None,
     exclude_quartiers: bool = True,
     thresholds: SituationThresholds | Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
@@ -503,10 +511,11 @@ def surroundings(
         Cell -> quartier table (see :func:`assign_cells`).
     distance : float, default 500
         Ring distance in metres (cell centres within it).
-    urban_units : DataFrame, Series or mapping, optional
-        ``commune -> urban_unit`` (the urban-unit loader's frame). Without it
-        the whole grid stands for the urban unit (``urban_unit`` is
-        ``"whole grid"``).
+    urban_units : DataFrame, Series, mapping or str, optional
+        ``commune -> urban_unit`` (the urban-unit loader's frame), or the name
+        of a grid column holding each cell's urban unit. Without it the
+        grid's ``urban_unit`` column is used when present, else the whole
+        grid stands for the urban unit (``urban_unit`` is ``"study_area"``).
     exclude_quartiers : bool, default True
         Leave other candidates' cells out of the ring (they are counted in
         ``ring_in_quartiers`` instead). False keeps them in the ring.
@@ -518,6 +527,7 @@ def surroundings(
     DataFrame
         Aligned on ``quartiers.index``:
 
+        - ``q_ind`` (inhabitants of the quartier's cells), ``q_cells``;
         - ``urban_unit``;
         - ``q_std_living``, ``ring_std_living``, ``uu_std_living`` (EUR/year);
         - ``q_poverty_rate``, ``ring_poverty_rate``, ``uu_poverty_rate`` (0-1);
@@ -535,11 +545,33 @@ def surroundings(
         ``attrs["notes"]`` lists approximations (derived grids) and
         ``attrs["ring"]`` the ring definition.
     """
-    th = SituationThresholds.coerce(thresholds)
     if len(grid) == 0:
         raise ValidationError("grid", ["the grid is empty (0 rows)"])
-    nq = len(quartiers)
     cq = assign_cells(quartiers, grid, assignment=assignment)
+    return surroundings_of_cells(cq, grid, quartier_ids=quartiers["quartier_id"], distance=distance,
+                                 urban_units=urban_units, exclude_quartiers=exclude_quartiers,
+                                 thresholds=thresholds)
+
+
+def surroundings_of_cells(
+    cell_quartier: np.ndarray,
+    grid: pd.DataFrame,
+    *,
+    quartier_ids: pd.Series,
+    distance: float = RING_DISTANCE,
+    urban_units: pd.DataFrame | pd.Series | Mapping[str, str] | str | None = None,
+    exclude_quartiers: bool = True,
+    thresholds: SituationThresholds | Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """:func:`surroundings` from a cell assignment already resolved by :func:`assign_cells`.
+
+    ``quartier_ids`` (a Series, one per quartier position) gives the output's
+    index and the ids named in warnings. Also adds ``q_ind`` (inhabitants of
+    the quartier's cells) and ``q_cells``.
+    """
+    th = SituationThresholds.coerce(thresholds)
+    cq = np.asarray(cell_quartier, dtype=np.int64)
+    nq = len(quartier_ids)
     measures, notes = _cell_measures(grid)
     pairs = ring_pairs(cq, grid, distance=distance)
     in_ring = pairs["other"].to_numpy() < 0 if exclude_quartiers else np.ones(len(pairs), bool)
@@ -568,20 +600,22 @@ def surroundings(
         q_uu[has] = pop[has].argmax(axis=1)
     no_uu = (q_uu < 0) & (np.bincount(cq[members], minlength=nq) > 0)
     if urban_units is not None and no_uu.any():
-        names = quartiers["quartier_id"].to_numpy()[no_uu][:5].tolist()
+        names = quartier_ids.to_numpy()[no_uu][:5].tolist()
         warnings.warn(
             f"{int(no_uu.sum())} quartiers lie in communes missing from the urban-unit table "
             f"(e.g. {names}); their urban-unit figures are missing",
             CohesionGeoWarning, stacklevel=2)
     empty = np.bincount(cq[members], minlength=nq) == 0
     if empty.any():
-        names = quartiers["quartier_id"].to_numpy()[empty][:5].tolist()
+        names = quartier_ids.to_numpy()[empty][:5].tolist()
         warnings.warn(f"{int(empty.sum())} quartiers hold no grid cell (e.g. {names}); "
                       "their figures are missing", CohesionGeoWarning, stacklevel=2)
 
     qs = _stats(q_sums, nq, secret=True)
     rs = _stats(ring_sums, nq, secret=True)
-    out = pd.DataFrame(index=quartiers.index)
+    out = pd.DataFrame(index=quartier_ids.index)
+    out["q_ind"] = q_sums["ind"]
+    out["q_cells"] = np.bincount(cq[members], minlength=nq).astype(np.int64)
     out["urban_unit"] = pd.array([uu_labels[i] if i >= 0 else None for i in q_uu], dtype="string")
     for key in ("std_living", "poverty_rate", "social_housing"):
         out[f"q_{key}"] = qs[key]
