@@ -344,6 +344,8 @@ def _type_name(types: Any) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true/false",
              dict: "a table", list: "an array"}  # fmt: skip
     if isinstance(types, tuple):
+        if float in types and int in types:
+            types = tuple(t for t in types if t is not int)
         return " or ".join(names.get(t, t.__name__) for t in types)
     return names.get(types, getattr(types, "__name__", str(types)))
 
@@ -393,21 +395,60 @@ def _check_options(
                                 f"allowed: {', '.join(allowed)}")
             continue
         if params is not None:
-            default = params[key].default
-            if default is not inspect.Parameter.empty and default is not None:
-                expected: tuple[type, ...] | None = None
-                if isinstance(default, bool):
-                    expected = (bool,)
-                elif isinstance(default, (int, float)):
-                    expected = (int, float)
-                elif isinstance(default, str):
-                    expected = (str,)
-                if expected and not _isinstance(value, expected):
-                    c.add((*path, key), f"expected {_type_name(expected)} (like the default {default!r}), "
-                                        f"got {_type_name(type(value))} {value!r}")
-                    continue
+            problem = _check_value(value, params[key])
+            if problem:
+                c.add((*path, key), problem)
+                continue
         out[key] = value
     return out
+
+
+_LITERAL = re.compile(r"Literal\[([^\]]*)\]")
+
+
+def _check_value(value: Any, param: inspect.Parameter) -> str | None:
+    """Problem with ``value`` for ``param`` (from its default and annotation), or None."""
+    default = param.default
+    ann = param.annotation if isinstance(param.annotation, str) else getattr(param.annotation, "__name__", "")
+    ann = str(ann)
+    allowed: list[type] = []
+    choices: list[str] = []
+    if default is not inspect.Parameter.empty and default is not None:
+        if isinstance(default, bool):
+            allowed.append(bool)
+        elif isinstance(default, (int, float)):
+            allowed += [int, float]
+        elif isinstance(default, str):
+            allowed.append(str)
+    for m in _LITERAL.finditer(ann):
+        choices += [x.strip().strip("'\"") for x in m.group(1).split(",")]
+    words = set(re.findall(r"[A-Za-z_]+", _LITERAL.sub("", ann)))
+    if "bool" in words:
+        allowed.append(bool)
+    if "float" in words:
+        allowed += [int, float]
+    if "int" in words:
+        allowed.append(int)
+    if "str" in words:
+        allowed.append(str)
+    if words & {"Mapping", "dict", "Series"}:
+        allowed.append(dict)
+    if words & {"Sequence", "list", "tuple"}:
+        allowed.append(list)
+    if not allowed and not choices:
+        return None  # cannot tell: let the function check it
+    if choices and isinstance(value, str) and str not in allowed:
+        if value in choices:
+            return None
+        return f"expected one of {', '.join(map(repr, choices))}, got {value!r}{_did_you_mean(value, choices)}"
+    if allowed and _isinstance(value, tuple(dict.fromkeys(allowed))):
+        return None
+    if choices and not allowed:
+        return f"expected one of {', '.join(map(repr, choices))}, got {value!r}"
+    what = _type_name(tuple(dict.fromkeys(allowed)))
+    if choices:
+        what += " or one of " + ", ".join(map(repr, choices))
+    return f"expected {what}, got {_type_name(type(value))} {value!r}"
 
 
 def _known_indicators() -> list[str]:
@@ -490,7 +531,9 @@ _GRID_KEYS = ("path", "layer", "vintage", "columns")
 _REPORT_KEYS = ("title", "introduction")
 _SCENARIO_KEYS = ("name", "title", "description", "rule", "thresholds", "grouping",
                   "indicators", "weighing", "score", "themes")  # fmt: skip
-_SCORE_TABLES = ("poverty", "isolation")
+_SCORE_TABLES = ("poverty", "isolation", "composite")
+#: delineate() arguments the run sets itself (from the inputs), never from a scenario.
+_DELINEATE_RESERVED = ("rule", "urban_units", "labels", "score", "iris")
 _LOADERS = {
     "iris": "load_iris",
     "iris_income": "load_iris_income",
@@ -602,8 +645,10 @@ def _scenario(c: _Checker, raw: Any, i: int, indicators: list[str]) -> Scenario 
                                    f"rules: {', '.join(map(str, rules))}")
     thresholds = c.get(raw, "thresholds", dict, path) or {}
     grouping = c.get(raw, "grouping", dict, path) or {}
-    thresholds = _check_options(c, thresholds, delineate, (*path, "thresholds"), "delineate()", exclude=("rule",))
-    grouping = _check_options(c, grouping, delineate, (*path, "grouping"), "delineate()", exclude=("rule",))
+    thresholds = _check_options(c, thresholds, delineate, (*path, "thresholds"), "delineate()",
+                                exclude=_DELINEATE_RESERVED)
+    grouping = _check_options(c, grouping, delineate, (*path, "grouping"), "delineate()",
+                              exclude=_DELINEATE_RESERVED)
     for k in set(thresholds) & set(grouping):
         c.add((*path, "grouping", k), f"{k!r} is set in both [scenario.thresholds] and [scenario.grouping]")
 
