@@ -1,0 +1,256 @@
+"""Numba kernels for permutation inference of spatial autocorrelation statistics.
+
+Private module: the public functions live in
+:mod:`cohesion_geo.indicators.autocorrelation`.
+
+Random numbers come from a counter-based generator (splitmix64's finaliser
+applied to ``stream_key + counter * golden_gamma``), keyed on the seed and the
+cell (local statistics) or the permutation number (global statistics). Every
+random number therefore depends only on ``(seed, cell or permutation, draw)``,
+never on which thread ran the work or in which order: results are identical
+for any thread count and any chunk size.
+
+Bounded integers use Lemire's multiply-shift method on the high 32 bits of a
+draw with rejection of the biased low range, so they are exactly uniform.
+
+All kernels are compiled with ``cache=True``: the machine code is written next
+to this file (``__pycache__``) the first time and loaded by later processes.
+Memory stays O(n + edges): no ``n x permutations`` matrix is ever built; each
+thread works cell by cell and keeps only running counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_MASK32 = np.uint64(0xFFFFFFFF)
+_TWO32 = np.uint64(0x100000000)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S32 = np.uint64(32)
+_ONE = np.uint64(1)
+# Distinct salts so that local and global streams never share keys.
+_SALT_LOCAL = np.uint64(0x243F6A8885A308D3)
+_SALT_GLOBAL = np.uint64(0x13198A2E03707344)
+
+MAX_N = 2**32 - 1  # bounded draws use 32-bit Lemire reduction
+
+
+@njit(cache=True, inline="always")
+def _mix64(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, inline="always")
+def _stream_key(seed: np.uint64, item: np.int64, salt: np.uint64) -> np.uint64:
+    return _mix64(seed ^ _mix64((np.uint64(item) + _ONE) * _GOLDEN ^ salt))
+
+
+@njit(cache=True)
+def random_index_stream(seed: np.uint64, item: np.int64, bound: np.int64, size: np.int64) -> np.ndarray:
+    """Reference draws ``0 <= j < bound`` of one local stream (for tests)."""
+    out = np.empty(size, dtype=np.int64)
+    key = _stream_key(seed, item, _SALT_LOCAL)
+    m = np.uint64(bound)
+    thresh = (_TWO32 - m) % m
+    ctr = np.uint64(0)
+    for t in range(size):
+        while True:
+            ctr += _ONE
+            prod = (_mix64(key + ctr * _GOLDEN) >> _S32) * m
+            if (prod & _MASK32) >= thresh:
+                break
+        out[t] = np.int64(prod >> _S32)
+    return out
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def crand_local(
+    values: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    self_weights: np.ndarray,
+    scaling: float,
+    kind: int,
+    permutations: int,
+    seed: np.uint64,
+    table: np.ndarray,
+    chunk: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Conditional randomisation of a local statistic, cell by cell.
+
+    For cell ``i`` with ``k`` neighbours, each permutation draws ``k`` distinct
+    positions from the other ``n - 1`` cells (as ``esda.crand`` does: positions
+    are drawn in ``0..n-2`` and shifted past ``i``), pairs them with the row's
+    weights in CSR order and evaluates
+
+    The positions come from the cell's own counter-based stream, or, when
+    ``table`` has rows, from ``table[p, :k]`` shared by all cells (esda's
+    scheme, see :func:`esda_permutation_table`).
+
+    - ``kind == 0`` (local Moran): ``v_i * (sum_q w_q v_j + w_ii v_i) * scaling``
+    - ``kind == 1`` (Getis-Ord numerator): ``(sum_q w_q v_j + w_ii v_i) * scaling``
+
+    The observed statistic is evaluated by the same expression on the real
+    neighbours, so ties compare consistently.
+
+    Returns
+    -------
+    n_ge, n_le : int64 arrays
+        Number of permutations with a statistic ``>=`` (resp. ``<=``) the
+        observed one; ``-1`` for cells without neighbours.
+    sim_mean, sim_std : float64 arrays
+        Mean and standard deviation (ddof=0) of the simulated statistics
+        (NaN for cells without neighbours).
+    """
+    n = values.shape[0]
+    n_ge = np.full(n, -1, dtype=np.int64)
+    n_le = np.full(n, -1, dtype=np.int64)
+    sim_mean = np.full(n, np.nan)
+    sim_std = np.full(n, np.nan)
+    max_k = 1
+    for i in range(n):
+        k = indptr[i + 1] - indptr[i]
+        if k > max_k:
+            max_k = k
+    m = np.uint64(n - 1)
+    thresh = (_TWO32 - m) % m if n > 1 else np.uint64(0)
+    use_table = table.shape[0] > 0
+    n_chunks = (n + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        buf = np.empty(max_k, dtype=np.int64)
+        lo_i = c * chunk
+        hi_i = min(n, lo_i + chunk)
+        for i in range(lo_i, hi_i):
+            start = indptr[i]
+            k = indptr[i + 1] - start
+            if k == 0:
+                continue
+            vi = values[i]
+            sw = self_weights[i] * vi
+            acc = 0.0
+            for q in range(k):
+                acc += weights[start + q] * values[indices[start + q]]
+            if kind == 0:
+                obs = vi * (acc + sw) * scaling
+            else:
+                obs = (acc + sw) * scaling
+            key = _stream_key(seed, i, _SALT_LOCAL)
+            ctr = np.uint64(0)
+            cge = 0
+            cle = 0
+            s1 = 0.0
+            s2 = 0.0
+            for p in range(permutations):
+                acc = 0.0
+                if use_table:
+                    for q in range(k):
+                        j = table[p, q]
+                        if j >= i:
+                            j += 1
+                        acc += weights[start + q] * values[j]
+                else:
+                    for q in range(k):
+                        while True:
+                            ctr += _ONE
+                            prod = (_mix64(key + ctr * _GOLDEN) >> _S32) * m
+                            if (prod & _MASK32) < thresh:
+                                continue
+                            j = np.int64(prod >> _S32)
+                            if j >= i:
+                                j += 1
+                            dup = False
+                            for t in range(q):
+                                if buf[t] == j:
+                                    dup = True
+                                    break
+                            if not dup:
+                                break
+                        buf[q] = j
+                        acc += weights[start + q] * values[j]
+                if kind == 0:
+                    rs = vi * (acc + sw) * scaling
+                else:
+                    rs = (acc + sw) * scaling
+                if rs >= obs:
+                    cge += 1
+                if rs <= obs:
+                    cle += 1
+                s1 += rs
+                s2 += rs * rs
+            n_ge[i] = cge
+            n_le[i] = cle
+            mu = s1 / permutations
+            sim_mean[i] = mu
+            var = s2 / permutations - mu * mu
+            sim_std[i] = np.sqrt(var) if var > 0.0 else 0.0
+    return n_ge, n_le, sim_mean, sim_std
+
+
+@njit(cache=True)
+def esda_permutation_table(max_card: int, n: int, permutations: int, seed: int) -> np.ndarray:
+    """esda's shared permutation table, drawn exactly as ``esda.crand.vec_permutations``.
+
+    Row ``p`` holds ``max_card`` distinct positions in ``0..n-2`` (a prefix of
+    a full random permutation, numba's Mersenne Twister seeded with ``seed``),
+    so with the same seed every cell sees the same draws as in
+    ``esda.Moran_Local(..., seed=seed)``. Serial and O(permutations x n).
+    """
+    np.random.seed(seed)
+    result = np.empty((permutations, max_card), dtype=np.int64)
+    for k in range(permutations):
+        result[k] = np.random.choice(n - 1, size=max_card, replace=False)
+    return result
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def global_moran_permutations(
+    z: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    permutations: int,
+    seed: np.uint64,
+) -> np.ndarray:
+    """Cross-product ``sum_i z_i sum_j w_ij z_j`` under ``permutations`` random permutations.
+
+    Permutation ``p`` is a Fisher-Yates shuffle driven by the stream keyed on
+    ``(seed, p)``. Memory: one copy of ``z`` per running thread.
+    """
+    n = z.shape[0]
+    out = np.empty(permutations)
+    for p in prange(permutations):
+        zp = z.copy()
+        key = _stream_key(seed, p, _SALT_GLOBAL)
+        ctr = np.uint64(0)
+        for t in range(n - 1, 0, -1):
+            bound = np.uint64(t + 1)
+            ctr += _ONE
+            prod = (_mix64(key + ctr * _GOLDEN) >> _S32) * bound
+            lo = prod & _MASK32
+            if lo < bound:
+                th = (_TWO32 - bound) % bound
+                while lo < th:
+                    ctr += _ONE
+                    prod = (_mix64(key + ctr * _GOLDEN) >> _S32) * bound
+                    lo = prod & _MASK32
+            j = np.int64(prod >> _S32)
+            tmp = zp[t]
+            zp[t] = zp[j]
+            zp[j] = tmp
+        total = 0.0
+        for i in range(n):
+            acc = 0.0
+            for e in range(indptr[i], indptr[i + 1]):
+                acc += weights[e] * zp[indices[e]]
+            total += zp[i] * acc
+        out[p] = total
+    return out
