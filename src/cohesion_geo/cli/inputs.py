@@ -247,11 +247,13 @@ def summarise(kind: str, frame: pd.DataFrame) -> list[str]:
 
 
 def _writable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals as strings (GPKG/CSV drivers know no categories)."""
+    """Categoricals as strings (GPKG/CSV drivers know no categories), aware datetimes in UTC."""
     out = frame.copy()
     for col in out.columns:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
             out[col] = out[col].astype("string")
+        elif isinstance(out[col].dtype, pd.DatetimeTZDtype):  # GPKG stores UTC ("...Z") conformantly
+            out[col] = out[col].dt.tz_convert("UTC")
     out.attrs = dict(frame.attrs)
     return out
 
