@@ -228,7 +228,8 @@ def cell_communes(
 
 
 def _fmt_share(code: str, share: float) -> str:
-    return f"{code} {100 * share:.0f} %"
+    pct = 100 * share
+    return f"{code} {pct:.0f} %" if pct >= 0.995 else f"{code} {pct:.1f} %"
 
 
 def quartier_capacity(

@@ -143,8 +143,9 @@ def resolve_urban_units(
             "the whole study area is treated as one urban unit"
         )
         warnings.warn(msg, CohesionGeoWarning, stacklevel=3)
-        log.warning(msg)
-        return pd.Series("study_area", index=grid.index, dtype="string"), msg
+        log.info(msg)
+        whole = pd.Categorical.from_codes(np.zeros(len(grid), dtype=np.int8), categories=["study_area"])
+        return pd.Series(whole, index=grid.index), msg
     if "commune" not in grid.columns:
         raise MissingColumnsError(
             "a commune -> urban unit table needs a 'commune' column in the grid "
@@ -161,6 +162,18 @@ def resolve_urban_units(
     table.index = table.index.astype(str)
     uu = grid["commune"].astype("string").map(table).astype("string")
     return uu, "commune -> urban unit table"
+
+
+def _positional(values: pd.Series | np.ndarray, grid: pd.DataFrame, what: str) -> pd.Series:
+    """``values`` aligned on the grid (by index for a Series), as a 0..n-1 indexed Series."""
+    if isinstance(values, pd.Series):
+        if not values.index.equals(grid.index):
+            values = values.reindex(grid.index)
+        return pd.Series(values.to_numpy(), name=what)
+    arr = np.asarray(values)
+    if arr.shape[0] != len(grid):
+        raise ConfigError(f"{what} has {arr.shape[0]} values, the grid {len(grid)} cells")
+    return pd.Series(arr, name=what)
 
 
 def _cell_epsg(grid: pd.DataFrame) -> int:
@@ -383,7 +396,7 @@ def delineate(
     >>> g.loc[g.cell_x <= 400, ["mean_std_living", "poverty_rate"]] = [9_000.0, 0.45]
     >>> res = delineate(g, rule="official", national_median=20_000)
     >>> res.quartiers[["quartier_id", "ind", "n_cells", "threshold"]].to_dict("records")
-    [{'quartier_id': 'CQ0001', 'ind': 6000.0, 'n_cells': 12, 'threshold': 11400.0}]
+    [{'quartier_id': 'CQ0001', 'ind': 6000.0, 'n_cells': 12, 'threshold': 10100.0}]
     >>> res.quartiers.geometry.iloc[0].area
     480000.0
     """
@@ -414,13 +427,19 @@ def delineate(
     floor = float(rs.min_quartier_population if min_population is None else min_population)
     unit_floor = float(rs.min_area_population if min_urban_population is None else min_urban_population)
 
-    # canonical order: rows sorted by position, so nothing depends on the input order
-    order = np.lexsort((grid["cell_x"].to_numpy(), grid["cell_y"].to_numpy()))
-    g = pd.DataFrame(grid).iloc[order].drop(columns="geometry", errors="ignore").reset_index(drop=True)
+    # only the columns the pipeline reads (the rest of a 40-column grid is not copied);
+    # nothing below depends on the order of the rows: grouping runs on the raster
+    wanted = [
+        "cell_id", "cell_x", "cell_y", "cell_size", "ind", "men", "men_pauv", "ind_snv",
+        "mean_std_living", "poverty_rate", "imputed", "commune", "urban_unit", "labels", "score",
+    ]  # fmt: skip
+    if isinstance(urban_units, str):
+        wanted.append(urban_units)
+    g = pd.DataFrame(grid[[c for c in dict.fromkeys(wanted) if c in grid.columns]]).reset_index(drop=True)
     if labels is not None:
-        labels = pd.Series(np.asarray(labels), index=grid.index).iloc[order].reset_index(drop=True)
+        labels = _positional(labels, grid, "labels")
     if score is not None:
-        score = pd.Series(np.asarray(score, dtype=float), index=grid.index).iloc[order].reset_index(drop=True)
+        score = _positional(score, grid, "score").astype(float)
     if "cell_id" not in g.columns:
         from ..cellid import cell_ids
 
@@ -435,24 +454,28 @@ def delineate(
         )
     else:
         unit, unit_how = resolve_urban_units(g, urban_units=urban_units)
-    units = sorted(unit.dropna().unique().tolist())
+    code_cell, uniques = pd.factorize(unit, sort=True)  # -1: cell outside any unit
+    code_cell = code_cell.astype(np.int32)
+    units = [str(u) for u in uniques]
     pop = g["ind"].to_numpy(dtype=float)
     given_pop = _per_unit(urban_unit_population, units, "urban_unit_population")
-    grid_pop = pd.Series(pop, index=g.index).groupby(unit.to_numpy()).sum()
-    unit_pop = {u: given_pop.get(u, float(grid_pop.get(u, 0.0))) for u in units}
+    grid_pop = np.bincount(code_cell[code_cell >= 0], weights=pop[code_cell >= 0], minlength=len(units))
+    unit_pop = {u: given_pop.get(u, float(grid_pop[i])) for i, u in enumerate(units)}
 
     # 2. threshold per unit
     nat, nat_source = _national_median(national_median, vintage, grid)
-    if "mean_std_living" in g.columns:
+    est_by_unit: dict[str, float] = {}
+    if "mean_std_living" in g.columns and units:
         if rs.local_area == "departement":
-            est = estimate_urban_median(g["mean_std_living"], population=g["ind"])
-            est_by_unit = {u: float(est["all"]) for u in units}
+            est = float(estimate_urban_median(g["mean_std_living"], population=g["ind"])["all"])
+            est_by_unit = {u: est for u in units}
         else:
-            est_by_unit = estimate_urban_median(
-                g["mean_std_living"], population=g["ind"], groups=unit.fillna("<none>")
-            ).to_dict()
-    else:
-        est_by_unit = {}
+            inside_unit = code_cell >= 0
+            est = estimate_urban_median(
+                g["mean_std_living"][inside_unit], population=g["ind"][inside_unit],
+                groups=pd.Series(code_cell[inside_unit]),
+            )
+            est_by_unit = {units[int(i)]: float(v) for i, v in est.items()}
     medians_given = _per_unit(urban_median, units, "urban_median")
     medians: dict[str, float] = {}
     thresholds: dict[str, float] = {}
@@ -466,8 +489,8 @@ def delineate(
             thresholds[u] = official_threshold(nat, med, urban_unit_population=unit_pop[u], variant=rs)
         else:
             thresholds[u] = float("nan")
-    s_cell = unit.map(thresholds).astype(float).fillna(np.nan)
-    s_cell = pd.Series(s_cell.to_numpy(dtype=float), index=g.index, name="threshold")
+    thr_arr = np.array([thresholds[u] for u in units] + [np.nan], dtype=float)
+    s_cell = pd.Series(thr_arr[code_cell], index=g.index, name="threshold")  # code -1 -> NaN
     inputs = RuleInputs(
         threshold=s_cell,
         proxy_factor=float(RuleInputs.proxy_factor if proxy_factor is None else proxy_factor),
@@ -493,27 +516,25 @@ def delineate(
     cell_size = int(g["cell_size"].iloc[0]) if len(g) else 200
     pad = 2 + int(opts["grow"]) + int(opts["bridge"])
     ras = GridRaster.from_coords(g["cell_x"].to_numpy(), g["cell_y"].to_numpy(), cell_size=cell_size, pad=pad)
-    unit_codes = {u: i for i, u in enumerate(units)}
     eligible_units = [u for u in units if unit_pop[u] >= unit_floor and np.isfinite(thresholds[u])]
-    code_cell = unit.map(unit_codes).fillna(-2).to_numpy(dtype=np.int32)  # -2: cell outside any unit
-    unit_r = ras.to_raster(code_cell, fill=np.int32(-1))  # -1: no cell
-    pop_r = ras.to_raster(pop, fill=0.0)
-    cores_r = ras.to_raster(cores, fill=False)
-    join_r = ras.to_raster(joinable, fill=False)
-    if growth is not None:
-        grow_r = {
-            "numerator": ras.to_raster(growth.numerator.astype(float), fill=0.0),
-            "denominator": ras.to_raster(growth.denominator.astype(float), fill=0.0),
-            "order": ras.to_raster(growth.order.astype(float), fill=np.inf),
-            "allowed": ras.to_raster(growth.allowed.astype(bool), fill=False),
-        }
+    unit_r = ras.to_raster(np.where(code_cell >= 0, code_cell, -2).astype(np.int32), fill=np.int32(-1))
+    # unit_r: unit code, -2 a cell outside any unit, -1 no cell
+    def crop(values: np.ndarray, members: np.ndarray, win: tuple[slice, slice], fill: Any) -> np.ndarray:
+        """The unit's cell values scattered into its crop (``fill`` elsewhere)."""
+        shape = (win[0].stop - win[0].start, win[1].stop - win[1].start)
+        out = np.full(shape[0] * shape[1], fill, dtype=values.dtype)
+        out[(ras.rows[members] - win[0].start) * shape[1] + (ras.cols[members] - win[1].start)] = values[members]
+        return out.reshape(shape)
+
     zone_r = np.zeros(ras.shape, dtype=np.int32)
     reason_r = np.zeros(ras.shape, dtype=np.int8)
     n_zones = 0
-    rows_by_code = pd.Series(np.arange(len(g))).groupby(code_cell)
+    by_code = np.argsort(code_cell, kind="stable")
+    bounds = np.searchsorted(code_cell[by_code], np.arange(len(units) + 1))
+    code_of = {u: i for i, u in enumerate(units)}
     for u in eligible_units:
-        code = unit_codes[u]
-        members = rows_by_code.get_group(code).to_numpy() if code in rows_by_code.groups else np.array([], int)
+        code = code_of[u]
+        members = by_code[bounds[code] : bounds[code + 1]]
         if members.size == 0 or not cores[members].any():
             continue
         r0 = max(int(ras.rows[members].min()) - pad, 0)
@@ -525,22 +546,28 @@ def delineate(
         free = (unit_r[win] == -1) & (zone_r[win] == 0)
         unit_growth = None
         if growth is not None:
-            limit = float(growth.limit[members][0]) if np.ndim(growth.limit) else float(growth.limit)
-            unit_growth = {k: v[win] for k, v in grow_r.items()}
-            unit_growth.update(limit=limit, below=growth.below)
+            unit_growth = {
+                "numerator": crop(growth.numerator.astype(float), members, win, 0.0),
+                "denominator": crop(growth.denominator.astype(float), members, win, 0.0),
+                "order": crop(growth.order.astype(float), members, win, np.inf),
+                "allowed": crop(growth.allowed.astype(bool), members, win, False),
+                "limit": float(np.asarray(growth.limit)[members[0]]),
+                "below": growth.below,
+            }
+        pop_win = crop(pop, members, win, 0.0)
         mask, reason = _group_unit(
             own=own,
             free=free,
-            cores=cores_r[win],
-            joinable=join_r[win],
-            pop=pop_r[win],
+            cores=crop(cores, members, win, False),
+            joinable=crop(joinable, members, win, False),
+            pop=pop_win,
             growth=unit_growth,
             opts=opts,
         )
         zl, nz = G.label_zones(mask, contiguity=opts["contiguity"])
         if nz == 0:
             continue
-        zpop = G.zone_sums(zl, pop_r[win], nz)
+        zpop = G.zone_sums(zl, pop_win, nz)
         keep = zpop >= floor
         if rs.min_density is not None:
             npix = np.bincount(zl.ravel(), minlength=nz + 1)
@@ -558,11 +585,13 @@ def delineate(
     # 5. outputs
     cell_zone = ras.from_raster(zone_r)
     cell_reason = ras.from_raster(reason_r)
-    qid_of = np.array([""] + [f"CQ{i:04d}" for i in range(1, n_zones + 1)], dtype=object)
-    inside = cell_zone > 0
+    width = max(4, len(str(n_zones)))
+    qid_of = np.array([""] + [f"CQ{i:0{width}d}" for i in range(1, n_zones + 1)], dtype=object)
+    inside = np.flatnonzero(cell_zone > 0)
+    inside = inside[np.argsort(ras.flat[inside], kind="stable")]  # raster order: row order irrelevant
     cells = pd.DataFrame(
         {
-            "cell_id": g["cell_id"].to_numpy()[inside].astype(str),
+            "cell_id": g["cell_id"].iloc[inside].astype(str).to_numpy(),
             "quartier_id": qid_of[cell_zone[inside]],
             "reason": pd.Categorical(
                 np.array(REASONS, dtype=object)[cell_reason[inside] - 1], categories=list(REASONS)
@@ -571,7 +600,7 @@ def delineate(
     )
     cells = cells.sort_values(["quartier_id", "cell_id"], kind="stable").reset_index(drop=True)
     quartiers = _quartier_table(
-        g, cell_zone, n_zones, qid_of, unit, s_cell, line_s, the_rule.name, imputed_cells
+        g, cell_zone, n_zones, qid_of, unit, s_cell, line_s, the_rule.name, imputed_cells, inside
     )
     geoms = _zone_geometries(zone_r, ras, n_zones)
     epsg = _cell_epsg(g)
@@ -623,10 +652,11 @@ def _quartier_table(
     line_s: pd.Series | None,
     rule_name: str,
     imputed_cells: np.ndarray,
+    inside: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    inside = cell_zone > 0
+    inside = np.flatnonzero(cell_zone > 0) if inside is None else inside
     z = cell_zone[inside]
-    sub = g.loc[inside]
+    sub = g.iloc[inside]
     pop = sub["ind"].to_numpy(dtype=float)
 
     def zsum(values: np.ndarray) -> np.ndarray:
@@ -635,7 +665,7 @@ def _quartier_table(
     ind = zsum(pop)
     out = pd.DataFrame({"quartier_id": qid_of[1:].astype(str)})
     first = pd.Series(np.arange(len(z))).groupby(z).first()
-    out["urban_unit"] = unit.loc[inside].to_numpy()[first.to_numpy()] if n_zones else []
+    out["urban_unit"] = unit.iloc[inside].to_numpy()[first.to_numpy()] if n_zones else []
     out["ind"] = ind
     has_counts = {"men", "men_pauv"} <= set(g.columns)
     if "men" in g.columns:
@@ -661,9 +691,9 @@ def _quartier_table(
         com = pd.DataFrame({"z": z, "c": sub["commune"].astype("string").to_numpy()}).dropna()
         joined = com.groupby("z")["c"].agg(lambda s: ",".join(sorted(set(s))))
         out["communes"] = joined.reindex(np.arange(1, n_zones + 1)).fillna("").to_numpy()
-    out["threshold"] = s_cell.loc[inside].to_numpy()[first.to_numpy()] if n_zones else []
+    out["threshold"] = s_cell.iloc[inside].to_numpy()[first.to_numpy()] if n_zones else []
     if line_s is not None:
-        out["line"] = line_s.loc[inside].to_numpy()[first.to_numpy()] if n_zones else []
+        out["line"] = line_s.iloc[inside].to_numpy()[first.to_numpy()] if n_zones else []
     out["rule"] = rule_name
     if "men" in out.columns:  # statistical secrecy: no statistic for fewer than 11 households
         secret = out["men"] < 11

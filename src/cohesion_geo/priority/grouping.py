@@ -72,9 +72,15 @@ def label_zones(mask: np.ndarray, *, contiguity: Contiguity = "queen") -> tuple[
 
 
 def zone_sums(labels: np.ndarray, values: np.ndarray, n: int | None = None) -> np.ndarray:
-    """Sum of ``values`` per label (index 0 = outside any zone)."""
-    n = int(labels.max()) if n is None else n
-    return np.bincount(labels.ravel(), weights=np.asarray(values, dtype=float).ravel(), minlength=n + 1)
+    """Sum of ``values`` per label; index 0 (outside any zone) is always 0.
+
+    Only labelled pixels are read, so sparse zones on a large raster are cheap.
+    """
+    flat = labels.ravel()
+    n = int(flat.max(initial=0)) if n is None else n
+    nz = np.flatnonzero(flat)
+    vals = np.asarray(values).ravel()[nz].astype(float)
+    return np.bincount(flat[nz], weights=vals, minlength=n + 1)
 
 
 def bridge_gaps(
@@ -140,13 +146,17 @@ def fill_holes(
     keep = np.ones(n + 1, dtype=bool)
     keep[0] = False
     keep[border] = False
+    if not keep.any():
+        return mask.copy()
+    hole_lab = np.where(keep[holes_lab], holes_lab, 0)  # enclosed pixels only (few)
     if max_population is not None and population is not None:
-        pop = zone_sums(holes_lab, population, n)
+        pop = zone_sums(hole_lab, population, n)
         keep &= pop <= max_population
     if allowed is not None:
-        bad = zone_sums(holes_lab, ~allowed, n) > 0
+        bad = zone_sums(hole_lab, ~allowed, n) > 0
         keep &= ~bad
-    return mask | keep[holes_lab]
+    keep[0] = False
+    return mask | keep[hole_lab]
 
 
 def prune_appendages(mask: np.ndarray, *, passes: int = 1) -> np.ndarray:

@@ -85,7 +85,7 @@ class GridRaster:
                 f"{MAX_PIXELS:,} pixels; delineate each urban unit (or region) separately"
             )
         flat = rows * shape[1] + cols
-        if np.unique(flat).size != flat.size:
+        if np.bincount(flat, minlength=shape[0] * shape[1]).max(initial=0) > 1:
             raise CohesionGeoError("two cells share the same grid position (duplicate cells)")
         return cls(rows, cols, shape, x0, y0, size)
 

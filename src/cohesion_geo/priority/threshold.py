@@ -274,8 +274,27 @@ def estimate_urban_median(
     """
     if groups is None:
         return pd.Series({"all": weighted_median(mean_std_living, population)}, dtype=float)
-    frame = pd.DataFrame(
-        {"v": np.asarray(mean_std_living, float), "w": np.asarray(population, float), "g": np.asarray(groups)}
-    )
-    out = {key: weighted_median(sub["v"], sub["w"]) for key, sub in frame.groupby("g", sort=True)}
-    return pd.Series(out, dtype=float)
+    codes, uniques = pd.factorize(groups if isinstance(groups, pd.Series) else pd.Series(groups), sort=True)
+    if len(uniques) == 1 and (codes >= 0).all():
+        return pd.Series([weighted_median(mean_std_living, population)], index=pd.Index(uniques, dtype=object))
+    v = np.asarray(mean_std_living, dtype=float)
+    w = np.asarray(population, dtype=float)
+    ok = np.isfinite(v) & np.isfinite(w) & (w > 0) & (codes >= 0)
+    out = np.full(len(uniques), np.nan)
+    if ok.any():
+        v, w, c = v[ok], w[ok], codes[ok]
+        order = np.lexsort((v, c))  # by group, then value (vectorised: no loop over groups)
+        v, w, c = v[order], w[order], c[order]
+        cw = np.cumsum(w)
+        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        ends = np.r_[starts[1:], c.size]
+        before = np.r_[0.0, cw][starts]
+        total = cw[ends - 1] - before
+        # first position in each group where the within-group cumulative weight reaches half
+        within = cw - np.repeat(before, ends - starts)
+        half = np.repeat(0.5 * total, ends - starts)
+        reached = within >= half - 1e-9 * np.repeat(total, ends - starts)
+        pos = np.flatnonzero(reached)
+        first = pos[np.searchsorted(pos, starts)]
+        out[c[starts]] = v[first]
+    return pd.Series(out, index=pd.Index(uniques, dtype=object), dtype=float)
