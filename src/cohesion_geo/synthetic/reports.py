@@ -431,7 +431,7 @@ def make_reports(
     if n_days < 1:
         raise ValueError(f"make_reports: end {end!r} is before start {start!r}")
     day = gen.integers(0, n_days, n)
-    weekday = (t0.dayofweek + day) % 7
+    weekday = (t0.day_of_week + day) % 7
     resample = (weekday == 6) & (gen.random(n) < 0.6)  # fewer reports on Sundays
     day[resample] = gen.integers(0, n_days, resample.sum())
     meetings = np.sort(gen.choice(n_days, size=min(10, n_days), replace=False))
