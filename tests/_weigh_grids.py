@@ -19,11 +19,16 @@ def cell_id(col: int, row: int) -> str:
 
 
 def make_grid(cells: Mapping[tuple[int, int], Mapping[str, float | str]]) -> gpd.GeoDataFrame:
-    """Canonical grid from ``{(col, row): {"ind", "men", "rate", "snv", "soc", "commune"}}``.
+    """Canonical grid (harmonised by the loader) from :func:`make_raw`'s input."""
+    return harmonise_grid(make_raw(cells), vintage=2019)
+
+
+def make_raw(cells: Mapping[tuple[int, int], Mapping[str, float | str]]) -> pd.DataFrame:
+    """Raw 2019 INSEE layout from ``{(col, row): {"ind", "men", "rate", "snv", "soc", "commune"}}``.
 
     ``rate`` is the poverty rate (men_pauv = rate x men), ``snv`` the mean
     standard of living (ind_snv = snv x ind), ``soc`` the number of social
-    dwellings. Built in the raw 2019 INSEE layout and harmonised by the loader.
+    dwellings.
     """
     rows = []
     for (c, r), v in cells.items():
@@ -38,7 +43,7 @@ def make_grid(cells: Mapping[tuple[int, int], Mapping[str, float | str]]) -> gpd
             "i_est_200": 0,
             "lcog_geo": str(v.get("commune", "00001")),
         })
-    return harmonise_grid(pd.DataFrame(rows), vintage=2019)
+    return pd.DataFrame(rows)
 
 
 def dissolve(grid: gpd.GeoDataFrame, cells: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -53,28 +58,40 @@ def block(col0: int, row0: int, w: int = 2, h: int = 2) -> list[tuple[int, int]]
     return [(c, r) for c in range(col0, col0 + w) for r in range(row0, row0 + h)]
 
 
-def pocket_and_belt() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+POCKET, BELT = block(3, 5), block(15, 5)
+
+
+def pocket_and_belt_cells() -> dict[tuple[int, int], dict[str, float]]:
     """21 x 11 cells: a rich west (x 0-10) holding quartier A, a poor-belt east holding B.
 
     Every cell: 100 inhabitants, 50 households. West cells: poverty 5 %,
-    25,000 EUR; east cells: 30 %, 15,000 EUR; quartier cells (2 x 2 blocks at
-    columns 3-4 and 15-16, rows 5-6): 40 %, 12,000 EUR, 40 social dwellings.
+    25,000 EUR; east cells: 30 %, 15,000 EUR, 10 social dwellings; quartier
+    cells (2 x 2 blocks at columns 3-4 and 15-16, rows 5-6): 40 %, 12,000 EUR,
+    40 social dwellings. All in commune 00001.
     """
-    a, b = block(3, 5), block(15, 5)
     cells: dict[tuple[int, int], dict[str, float]] = {}
     for c in range(21):
         for r in range(11):
-            if (c, r) in a or (c, r) in b:
+            if (c, r) in POCKET or (c, r) in BELT:
                 cells[(c, r)] = {"rate": 0.40, "snv": 12_000.0, "soc": 40.0}
             elif c <= 10:
                 cells[(c, r)] = {"rate": 0.05, "snv": 25_000.0, "soc": 0.0}
             else:
                 cells[(c, r)] = {"rate": 0.30, "snv": 15_000.0, "soc": 10.0}
-    grid = make_grid(cells)
-    table = pd.DataFrame({
-        "cell_id": [cell_id(*p) for p in a] + [cell_id(*p) for p in b],
+    return cells
+
+
+def pocket_and_belt_table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "cell_id": [cell_id(*p) for p in POCKET] + [cell_id(*p) for p in BELT],
         "quartier_id": ["A"] * 4 + ["B"] * 4,
     })
+
+
+def pocket_and_belt() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """Grid, quartiers (A: isolated pocket, B: in a poor belt) and the cell table."""
+    grid = make_grid(pocket_and_belt_cells())
+    table = pocket_and_belt_table()
     return grid, dissolve(grid, table), table
 
 
