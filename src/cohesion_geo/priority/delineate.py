@@ -113,7 +113,8 @@ def resolve_urban_units(
         The canonical grid.
     urban_units : DataFrame, mapping, Series, str or None
         A ``commune -> urban_unit`` table (DataFrame with those columns, as
-        :func:`cohesion_geo.loaders.load_urban_units` returns, or a mapping /
+        :func:`cohesion_geo.loaders.load_urban_units` returns -- communes
+        flagged ``rural`` there are outside any unit -- or a mapping /
         Series indexed by commune), or the name of a grid column. ``None``
         uses a ``urban_unit`` column when there is one, else the whole grid is
         one urban unit (``"study_area"``) and a warning says so.
@@ -155,7 +156,10 @@ def resolve_urban_units(
         missing = [c for c in ("commune", "urban_unit") if c not in urban_units.columns]
         if missing:
             raise MissingColumnsError(f"urban-unit table lacks column(s) {', '.join(map(repr, missing))}")
-        table = urban_units.drop_duplicates("commune").set_index("commune")["urban_unit"]
+        table = urban_units.drop_duplicates("commune").set_index("commune")["urban_unit"].astype("string")
+        if "rural" in urban_units.columns:  # communes outside any urban unit (INSEE code dd000)
+            rural = urban_units.drop_duplicates("commune").set_index("commune")["rural"].fillna(False)
+            table = table.mask(rural.astype(bool).to_numpy())
     else:
         table = pd.Series(dict(urban_units)) if not isinstance(urban_units, pd.Series) else urban_units
     table = table.astype("string")
