@@ -65,7 +65,7 @@ def poverty_from_income(mean_living: np.ndarray, *, social: np.ndarray | float =
     >>> np.round(poverty_from_income(np.array([12_000.0, 20_000.0, 30_000.0])), 2).tolist()
     [0.45, 0.1, 0.02]
     """
-    logit = -2.2 - 3.9 * np.log(np.asarray(mean_living, dtype="float64") / 20_000.0) + 0.6 * np.asarray(social)
+    logit = -2.2 - 3.9 * np.log(np.asarray(mean_living, dtype="float64") / 20_000.0) + 0.2 * np.asarray(social)
     return 1.0 / (1.0 + np.exp(-logit))
 
 
