@@ -67,6 +67,62 @@ def sniff_csv(
     return encoding, sep, [h.strip() for h in header]
 
 
+#: CSV files at least this large are parsed with pyarrow's multi-threaded reader
+#: (about 10x faster than pandas' C parser on a national grid); smaller files,
+#: and any file pyarrow cannot type consistently, use pandas.
+ARROW_MIN_BYTES = 16 * 2**20
+
+
+def _read_csv_arrow(
+    path: Path,
+    *,
+    encoding: str,
+    sep: str,
+    wanted: set[str],
+    usecols: Iterable[str] | None,
+    skiprows: int,
+) -> pd.DataFrame | None:
+    """Parse a large CSV with pyarrow, matching the pandas path; ``None`` to fall back.
+
+    Same conventions as the pandas path: ``""`` and ``"NA"`` are missing,
+    ``wanted`` columns are text (``string`` dtype), other columns are typed
+    by inference, and date/time-looking columns stay text (pandas does not
+    parse them either). Any inconsistency pyarrow meets (a column typed as
+    integer on the first block with text further down...) returns ``None``.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    enc = "utf8" if encoding.lower().replace("-", "").startswith("utf8") else encoding
+    read_opts = pacsv.ReadOptions(encoding=enc, skip_rows=skiprows)  # 1 MB blocks: best on 2 cores
+    parse_opts = pacsv.ParseOptions(delimiter=sep, newlines_in_values=False)
+    base = dict(null_values=["", "NA"], strings_can_be_null=True, quoted_strings_can_be_null=True)
+    try:
+        with pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts,
+                            convert_options=pacsv.ConvertOptions(**base)) as reader:  # fmt: skip
+            schema = reader.schema
+        types = {}
+        for field in schema:
+            temporal = pa.types.is_temporal(field.type)
+            if field.name.strip().lower() in wanted or temporal:
+                types[field.name] = pa.string()
+        convert = pacsv.ConvertOptions(
+            column_types=types,
+            include_columns=list(usecols) if usecols is not None else None,
+            **base,
+        )
+        table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
+        return None
+    if any(pa.types.is_temporal(f.type) for f in table.schema):
+        return None  # a column inferred as dates only beyond the first block
+    frame = table.to_pandas()
+    for name in types:
+        if name in frame.columns and name.strip().lower() in wanted:
+            frame[name] = frame[name].astype("string")
+    return frame
+
+
 def read_table(
     path: str | os.PathLike,
     *,
@@ -115,9 +171,13 @@ def read_table(
             engine="c",
             skiprows=skiprows or None,
         )
+        frame = None
+        if path.stat().st_size >= ARROW_MIN_BYTES:
+            frame = _read_csv_arrow(path, encoding=enc, sep=sep_, wanted=wanted, usecols=usecols, skiprows=skiprows)
         try:
             try:
-                frame = pd.read_csv(path, encoding=enc, **kwargs)
+                if frame is None:
+                    frame = pd.read_csv(path, encoding=enc, **kwargs)
             except UnicodeDecodeError:
                 if encoding is not None or not enc.startswith("utf-8"):
                     raise
