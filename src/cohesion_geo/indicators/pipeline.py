@@ -176,8 +176,9 @@ def add_indicators(
 
     groups = None
     if urban_units is not None:
-        groups = urban_unit_groups(grid, urban_units)
-        put("urban_unit", groups)
+        uu = urban_unit_groups(grid, urban_units)
+        put("urban_unit", uu)
+        groups = pd.factorize(uu.to_numpy(), use_na_sentinel=False)[0]  # once for both scores
     population = grid["ind"].to_numpy(dtype="float64") if population_weighted and "ind" in grid.columns else None
 
     if facilities is not None:

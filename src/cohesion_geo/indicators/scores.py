@@ -119,9 +119,19 @@ def standardize(
     >>> standardize(pd.Series([1.0, 3.0, 10.0, 30.0]), groups=pd.Series(["a", "a", "b", "b"])).tolist()
     [-1.0, 1.0, -1.0, 1.0]
     """
+    codes, k = _group_codes(groups, len(values), values.index)
+    return _standardize_codes(values, codes, k, population, method)
+
+
+def _standardize_codes(
+    values: pd.Series,
+    codes: np.ndarray,
+    k: int,
+    population: pd.Series | np.ndarray | None,
+    method: str,
+) -> pd.Series:
     x = values.to_numpy(dtype="float64", na_value=np.nan)
     n = len(x)
-    codes, k = _group_codes(groups, n, values.index)
     ok = ~np.isnan(x)
     if method == "z":
         w = np.ones(n) if population is None else np.asarray(population, dtype="float64")
@@ -195,8 +205,11 @@ def composite_score(
     n = len(table)
     num = np.zeros(n)
     den = np.zeros(n)
+    codes, k = _group_codes(groups, n, table.index)  # factorised once for all components
+    if population is not None:
+        population = np.asarray(population, dtype="float64")
     for name, w in weights.items():
-        z = standardize(table[name], groups=groups, population=population, method=method).to_numpy()
+        z = _standardize_codes(table[name], codes, k, population, method).to_numpy()
         ok = ~np.isnan(z)
         num += np.where(ok, np.sign(w) * abs(w) * z, 0.0)
         den += np.where(ok, abs(w), 0.0)
