@@ -222,8 +222,9 @@ def _transform(
     if t == "b":
         return np.ones_like(weights)
     if t == "r":
-        rowsum = np.add.reduceat(weights, indptr[:-1]) if weights.size else np.zeros(0)
         counts = np.diff(indptr)
+        # bincount, not np.add.reduceat: reduceat fails when the last rows are empty (isolated cells)
+        rowsum = np.bincount(np.repeat(np.arange(counts.size), counts), weights=weights, minlength=counts.size)
         rowsum = np.where(counts > 0, rowsum, 1.0) if weights.size else np.ones(counts.size)
         return weights / np.repeat(rowsum, counts)
     raise CohesionGeoError(f"transformation must be 'r' (row-standardised), 'b' or 'o'; got {transformation!r}")
