@@ -211,3 +211,12 @@ def test_cli_bad_output_is_a_clear_error(real_data_dir: Path, tmp_path: Path, ca
     assert rc == 2
     assert "use .gpkg, .parquet" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_bordeaux_lisa_of_poverty_score(bordeaux_grid: gpd.GeoDataFrame) -> None:
+    """LISA through add_indicators on the real grid (isolated cells included), seeded."""
+    out = add_indicators(bordeaux_grid, lisa=True, permutations=99, rng=3)
+    counts = out["lisa_cluster"].value_counts()
+    assert counts["high-high"] > 100 and counts["low-low"] > 100
+    hh = out["lisa_cluster"] == "high-high"
+    assert out.loc[hh, "poverty_rate"].mean() > 2 * out["poverty_rate"].mean()

@@ -37,7 +37,7 @@ from .cell import (
     single_parent_share,
     social_housing_share,
 )
-from .pipeline import add_indicators, urban_unit_groups
+from .pipeline import INDICATOR_COLUMNS, add_indicators, urban_unit_groups
 from .residents import (
     CATEGORIES,
     CONFRONTATION_CLASSES,
@@ -72,6 +72,7 @@ __all__ = [
     "CATEGORIES",
     "CONFRONTATION_CLASSES",
     "INDICATORS",
+    "INDICATOR_COLUMNS",
     "ISOLATION_WEIGHTS",
     "POVERTY_WEIGHTS",
     "add_indicators",

@@ -20,10 +20,29 @@ from ..errors import ConfigError, MissingColumnsError
 from .access import DEFAULT_RADIUS, facility_access
 from .aggregate import SECRET_MIN_HOUSEHOLDS, secret_flag
 from .cell import INDICATORS, cell_indicators
-from .residents import MIN_REPORTS, cell_reports, confront
+from .residents import CATEGORIES, MIN_REPORTS, cell_reports, confront
 from .scores import ISOLATION_WEIGHTS, POVERTY_WEIGHTS, isolation_score, poverty_score
 
-__all__ = ["add_indicators", "urban_unit_groups"]
+__all__ = ["INDICATOR_COLUMNS", "add_indicators", "urban_unit_groups"]
+
+#: Every column :func:`add_indicators` can add (those whose inputs exist are added).
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    *INDICATORS,
+    "secret",
+    "urban_unit",
+    "facility_distance",
+    "facility_count",
+    "poverty_score",
+    "isolation_score",
+    "reports_n",
+    *(f"reports_{c}" for c in CATEGORIES),
+    "reports_per_1000",
+    "confrontation",
+    "lisa_i",
+    "lisa_p",
+    "lisa_q",
+    "lisa_cluster",
+)
 
 
 def urban_unit_groups(
