@@ -247,9 +247,13 @@ def compare_scenarios(
     comp_of_a = {q: comp[ia[q]] for q in qa}
     comp_of_b = {q: comp[ib[q]] for q in qb}
 
-    cells["_comp"] = -1
-    cells.loc[in_a, "_comp"] = cells.loc[in_a, "quartier_a"].map(comp_of_a).to_numpy()
-    cells.loc[in_b & ~in_a, "_comp"] = cells.loc[in_b & ~in_a, "quartier_b"].map(comp_of_b).to_numpy()
+    comp_arr = np.full(len(cells), -1, dtype=np.int64)
+    qa_vals = cells["quartier_a"].to_numpy(dtype=object)
+    qb_vals = cells["quartier_b"].to_numpy(dtype=object)
+    only_b = in_b & ~in_a
+    comp_arr[in_a] = np.array([comp_of_a[q] for q in qa_vals[in_a]], dtype=np.int64)
+    comp_arr[only_b] = np.array([comp_of_b[q] for q in qb_vals[only_b]], dtype=np.int64)
+    cells["_comp"] = comp_arr
 
     records = []
     for c in sorted(set(comp.tolist())):

@@ -534,6 +534,8 @@ _SCENARIO_KEYS = ("name", "title", "description", "rule", "thresholds", "groupin
 _SCORE_TABLES = ("poverty", "isolation", "composite")
 #: delineate() arguments the run sets itself (from the inputs), never from a scenario.
 _DELINEATE_RESERVED = ("rule", "urban_units", "labels", "score", "iris")
+#: weigh_quartiers() arguments the run sets itself.
+_WEIGH_RESERVED = ("weights", "assignment", "finance", "urban_units", "residents", "communes")
 _LOADERS = {
     "iris": "load_iris",
     "iris_income": "load_iris_income",
@@ -617,11 +619,8 @@ def _weights(c: _Checker, table: Any, path: tuple[str | int, ...], known: list[s
 
 
 def _score_components() -> list[str]:
-    for name in ("SCORE_WEIGHTS", "PRIORITY_WEIGHTS", "DEFAULT_WEIGHTS", "SCORE_COMPONENTS"):
-        comp = _import("priority", name)
-        if comp:
-            return list(comp)
-    return []
+    comp = _import("priority.score", "COMPONENTS")
+    return list(comp) if comp else []
 
 
 def _scenario(c: _Checker, raw: Any, i: int, indicators: list[str]) -> Scenario | None:
@@ -659,9 +658,9 @@ def _scenario(c: _Checker, raw: Any, i: int, indicators: list[str]) -> Scenario 
         for k, v in ind_table.items()
         if k in _SCORE_TABLES
     }
-    weigh = _import("priority", "weigh_quartiers")
+    weigh = _import("priority.weigh", "weigh_quartiers")
     weighing = _check_options(c, c.get(raw, "weighing", dict, path) or {}, weigh, (*path, "weighing"),
-                              "weigh_quartiers()", exclude=("weights",))
+                              "weigh_quartiers()", exclude=_WEIGH_RESERVED)
     themes: list[Theme] = []
     theme_table = c.get(raw, "themes", dict, path) or {}
     for tname, tval in theme_table.items():
@@ -695,10 +694,14 @@ def _scenario(c: _Checker, raw: Any, i: int, indicators: list[str]) -> Scenario 
     columns = [t.column for t in themes]
     for col in {x for x in columns if columns.count(x) > 1}:
         c.add((*path, "themes"), f"two themes map to the same column {col!r}; rename one")
-    score_known = _score_components() + [t.column for t in themes]
     score_table = c.get(raw, "score", dict, path) or {}
-    score = _weights(c, score_table, (*path, "score"), score_known if _score_components() else [],
-                     "priority-score component")
+    score = _weights(c, score_table, (*path, "score"), _score_components(), "priority-score component")
+    if score and not any(v > 0 for v in score.values()):
+        c.add((*path, "score"), "at least one priority-score weight must be positive")
+    total = sum(t.weight for t in themes)
+    if total >= 1:
+        c.add((*path, "themes"), f"theme weights sum to {total:g}; they must stay below 1 "
+                                 "(the rest goes to the priority score's components)")
     for k, v in score.items():
         if v < 0:
             c.add((*path, "score", k), f"priority-score weights must be >= 0, got {v}")

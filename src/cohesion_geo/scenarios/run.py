@@ -135,7 +135,7 @@ class ProjectRun:
     out_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self) -> pd.DataFrame:  # noqa: D401
         """One row per scenario: quartiers, population, poor households, cells."""
         rows = []
         for name, r in self.results.items():
@@ -340,45 +340,31 @@ def run_scenario(
 
 def _weigh(res: Any, grid: gpd.GeoDataFrame, inputs: LoadedInputs, scenario: Scenario,
            notes: list[str]) -> gpd.GeoDataFrame:
-    """Score and rank the quartiers with :func:`cohesion_geo.priority.weigh_quartiers`."""
-    from .. import priority
+    """Score and rank the quartiers (:func:`cohesion_geo.priority.weigh.weigh_quartiers`)."""
+    from ..priority.weigh import weigh_quartiers
 
-    weigh = getattr(priority, "weigh_quartiers", None)
-    q = res.quartiers.copy()
-    if weigh is None:  # the weighing module is not installed: rank by poverty rate only
-        notes.append("Quartiers are ranked by poverty rate only (the weighing module is unavailable).")
-        q["priority_score"] = q["poverty_rate"] if "poverty_rate" in q.columns else np.nan
-        q["rank"] = q["priority_score"].rank(ascending=False, method="min").astype("Int64")
-        q["reasons"] = ""
+    if not len(res.quartiers):
+        q = res.quartiers.copy()
+        for col in ("rank", "score", "reasons"):
+            q[col] = pd.Series(dtype="float64" if col != "reasons" else object)
         return q
     kwargs: dict[str, Any] = dict(scenario.weighing)
     if scenario.score:
-        base = {k: v for k, v in scenario.score.items() if not k.startswith("theme_")}
-        if base:
-            kwargs["weights"] = base
-    import inspect
-
-    params = inspect.signature(weigh).parameters
-    provided = {
-        "grid": grid, "cells": res.cells, "assignment": res.cells, "finance": inputs.finance,
-        "urban_units": inputs.urban_units, "reports": inputs.reports,
-    }  # fmt: skip
-    for key, value in provided.items():
-        if key in params and key not in kwargs and value is not None:
-            kwargs[key] = value
-    first = res if _first_param_is_result(params) else q
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CohesionGeoWarning)
-        out = weigh(first, **kwargs)
-    if hasattr(out, "quartiers"):
-        out = out.quartiers
+        kwargs["weights"] = dict(scenario.score)
+    if "reports_n" in grid.columns:
+        kwargs["residents"] = pd.DataFrame(grid[[c for c in ("cell_id", "reports_n", "confrontation")
+                                                 if c in grid.columns]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CohesionGeoWarning)
+        out = weigh_quartiers(res.quartiers, grid, assignment=res.cells, finance=inputs.finance,
+                              urban_units=inputs.urban_units, **kwargs)
+    for w in caught:
+        if issubclass(w.category, CohesionGeoWarning) and str(w.message) not in notes:
+            notes.append(str(w.message))
+    for n in out.attrs.get("notes", []):
+        if n not in notes:
+            notes.append(str(n))
     return out
-
-
-def _first_param_is_result(params: Mapping[str, Any]) -> bool:
-    first = next(iter(params.values()))
-    ann = str(first.annotation)
-    return "DelineationResult" in ann or first.name in ("result", "delineation")
 
 
 def quartier_reports(
@@ -490,42 +476,64 @@ def theme_scores(
     return out
 
 
-def _score_column(q: pd.DataFrame) -> str | None:
-    for c in ("priority_score", "score"):
-        if c in q.columns:
-            return c
-    return None
-
-
 def _apply_theme_weights(q: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
-    """Blend weighted themes into the priority score and re-rank.
+    """Blend the weighted themes into the priority score and re-rank.
 
-    The weighing module's score keeps weight ``1 - sum(theme weights)``
-    (themes' weights must then sum to less than 1); each theme score is
-    rescaled to the spread of the base score first so the weights mean what
-    they say. A ``contrib_theme_<name>`` column shows each theme's part.
+    The score of :func:`~cohesion_geo.priority.score.priority_score` (0-100,
+    contributions in points) keeps the share ``1 - sum(theme weights)``; each
+    weighted theme is put on the same 0-1 scale across candidates
+    (percentile rank) and adds ``100 × weight × that value`` points as
+    ``contrib_theme_<name>``, so the contributions still add up to the score.
+    Ties are ranked by ``quartier_id``.
     """
+    from ..priority.score import normalise_component
+
     q = q.copy()
-    col = _score_column(q)
     total = sum(t.weight for t in scenario.themes)
     if total >= 1:
         raise ConfigError(f"scenario {scenario.name!r}: theme weights sum to {total:g}; they must stay below 1")
-    base = pd.to_numeric(q[col], errors="coerce") if col else pd.Series(0.0, index=q.index)
-    spread = float(base.std(ddof=0)) if col and len(q) > 1 and base.std(ddof=0) > 0 else 1.0
+    base = pd.to_numeric(q["score"], errors="coerce") if "score" in q.columns else pd.Series(0.0, index=q.index)
     score = (1 - total) * base.fillna(0.0)
-    for c in [c for c in q.columns if c.startswith("contrib_") and not c.startswith("contrib_theme_")]:
+    for c in [c for c in q.columns if c.startswith("contrib_")]:
         q[c] = pd.to_numeric(q[c], errors="coerce") * (1 - total)
+    extra: dict[int, list[str]] = {i: [] for i in range(len(q))}
     for t in scenario.themes:
         if t.weight <= 0:
             continue
-        z = pd.to_numeric(q[t.column], errors="coerce").fillna(0.0)
-        part = t.weight * z * spread
+        n = normalise_component(pd.to_numeric(q[t.column], errors="coerce")).fillna(0.0)
+        part = 100 * t.weight * n
         q[f"contrib_{t.column}"] = part
         score = score + part
-    name = col or "priority_score"
-    q[name] = score
-    q["rank"] = score.rank(ascending=False, method="first").astype("int64")
-    return q
+        for i, v in enumerate(n.to_numpy()):
+            if v >= 0.5 and len(q) > 1:
+                extra[i].append(f"{t.name}: higher than {100 * v:.0f} % of the other candidates")
+    q["score"] = score
+    order = sorted(range(len(q)), key=lambda i: (-round(float(score.iloc[i]), 9), str(q["quartier_id"].iloc[i])))
+    rank = np.empty(len(q), dtype=np.int64)
+    rank[order] = np.arange(1, len(q) + 1)
+    q["rank"] = rank
+    contrib_cols = [c for c in q.columns if c.startswith("contrib_")]
+    names = {t.column: f"theme {t.name}" for t in scenario.themes}
+    reasons = []
+    for i, r in enumerate(q["reasons"].tolist() if "reasons" in q.columns else [""] * len(q)):
+        parts = [p for p in (str(r).split("; ") if isinstance(r, str) else []) if p and not p.startswith("score ")]
+        parts += extra[i]
+        contribs = sorted(((float(q[c].iloc[i]), c[len("contrib_"):]) for c in contrib_cols
+                           if pd.notna(q[c].iloc[i]) and float(q[c].iloc[i]) > 0), key=lambda t: (-t[0], t[1]))[:2]
+        if contribs:
+            parts.append(f"score {float(score.iloc[i]):.1f}, mostly from "
+                         + " and ".join(f"{names.get(k) or _label(k)} (+{v:.1f})" for v, k in contribs))
+        reasons.append("; ".join(parts))
+    q["reasons"] = reasons
+    return q.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def _label(component: str) -> str:
+    from ..priority.score import COMPONENTS
+
+    if component in COMPONENTS:
+        return COMPONENTS[component].label
+    return component.replace("theme_", "theme ").replace("_", " ")
 
 
 # ---------------------------------------------------------------------------
@@ -539,7 +547,8 @@ def _published_cells(grid: gpd.GeoDataFrame, cells: pd.DataFrame | None = None) 
 
     g = grid.copy()
     if cells is not None:
-        memb = cells.drop_duplicates("cell_id").set_index(cells["cell_id"].astype(str).drop_duplicates().values)
+        memb = cells.drop_duplicates("cell_id")
+        memb.index = pd.Index(memb["cell_id"].astype(str).tolist())
         key = g["cell_id"].astype(str)
         g["quartier_id"] = key.map(memb["quartier_id"]).astype(object)
         if "reason" in memb.columns:
