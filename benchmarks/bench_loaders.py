@@ -84,12 +84,16 @@ def main() -> None:
     rows: list[tuple[str, float, int]] = []
 
     def timed(label: str, n: int, fn):  # noqa: ANN001, ANN202
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         rows.append((label, dt, n))
-        print(f"{label:<52s} {dt:8.2f} s  {n / dt:>12,.0f} rows/s  peak RSS {_peak_mb():,.0f} MB", flush=True)
+        print(f"{label:<52s} {dt:8.2f} s wall {cpu:8.2f} s CPU {n / dt:>11,.0f} rows/s  "
+              f"peak RSS {_peak_mb():,.0f} MB", flush=True)
         return out
+
+    # other processes on the machine inflate wall times: say how busy it was
+    print(f"load average at start: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
     with tempfile.TemporaryDirectory(prefix="bench_loaders_") as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
@@ -159,7 +163,7 @@ def main() -> None:
     root = data_dir()
     if root is not None and (root / REAL_FILES["finance"]).is_file():
         timed("load_finance(real DGCL table, 35,443 communes)", 35_443, lambda: load_finance(root / REAL_FILES["finance"]))
-    print(f"peak RSS {_peak_mb():,.0f} MB")
+    print(f"load average at end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}; peak RSS {_peak_mb():,.0f} MB")
 
 
 if __name__ == "__main__":

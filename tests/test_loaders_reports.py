@@ -82,7 +82,7 @@ def test_configurable_column_names_and_latin1(tmp_path: Path) -> None:
     path = write(
         tmp_path / "export.csv",
         "Longitude;Latitude;Thème;Texte;Quand;Canal;quartier\n"
-        "-0.57;44.84;Propreté;Dépôts sauvages;05/01/2024;appli;Bastide\n",
+        "-0,57;44,84;Propreté;Dépôts sauvages;05/01/2024;appli;Bastide\n",  # decimal commas
         encoding="latin-1",
     )
     r = load_reports(path, category="thème", comment="TEXTE", date="Quand", source="canal")
@@ -92,6 +92,7 @@ def test_configurable_column_names_and_latin1(tmp_path: Path) -> None:
     assert r["source"].iloc[0] == "appli"
     assert r["quartier"].iloc[0] == "Bastide"  # other columns kept
     assert "Longitude" not in r.columns
+    assert r.to_crs(4326).geometry.iloc[0].coords[0] == pytest.approx((-0.57, 44.84))
 
 
 def test_explicit_coordinate_names_and_optional_fields(tmp_path: Path) -> None:
