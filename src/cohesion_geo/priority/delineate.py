@@ -559,10 +559,11 @@ def delineate(
                 "below": growth.below,
             }
         pop_win = crop(pop, members, win, 0.0)
+        cores_win = crop(cores, members, win, False)
         mask, reason = _group_unit(
             own=own,
             free=free,
-            cores=crop(cores, members, win, False),
+            cores=cores_win,
             joinable=crop(joinable, members, win, False),
             pop=pop_win,
             growth=unit_growth,
@@ -572,7 +573,7 @@ def delineate(
         if nz == 0:
             continue
         zpop = G.zone_sums(zl, pop_win, nz)
-        keep = zpop >= floor
+        keep = (zpop >= floor) & (G.zone_sums(zl, cores_win & mask, nz) > 0)  # a zone keeps a flagged cell
         if rs.min_density is not None:
             npix = np.bincount(zl.ravel(), minlength=nz + 1)
             area_km2 = npix * (cell_size / 1000.0) ** 2
