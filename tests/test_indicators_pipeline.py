@@ -161,6 +161,7 @@ def test_bordeaux_facility_distances_brute_force(bordeaux_grid: gpd.GeoDataFrame
 
 # ----------------------------------------------------------------------- CLI
 
+@pytest.mark.filterwarnings("ignore::cohesion_geo.errors.DroppedRowsWarning")  # 10 unlocated BPE rows
 def test_cli_bordeaux_parquet_and_rasters(real_data_dir: Path, tmp_path: Path, capsys) -> None:
     grid = real_data_dir / REAL_FILES["bordeaux_grid"]
     reports = tmp_path / "reports.csv"
