@@ -35,10 +35,20 @@ from cohesion_geo.maps._geo import rasterize_colours, to_wgs84
 
 
 def _features(html: str) -> list[dict]:
-    """Every GeoJSON feature embedded in a rendered folium page."""
+    """Every GeoJSON feature of the folium layers (the quartiers) of a page."""
     out = []
     for m in re.finditer(r"_add\((\{\"features\": .*?\})\);\n", html):
         out.extend(json.loads(m.group(1))["features"])
+    return out
+
+
+def _cell_layers(html: str) -> list[tuple[dict, dict]]:
+    """(layer payload, shared cell data) of every vector cell layer of a page."""
+    data = {m.group(1): json.loads(m.group(2)) for m in re.finditer(r"var (cg_cells_\w+) = (\{.*?\});\n", html)}
+    out = []
+    for m in re.finditer(r"var (cg_layer_\w+) = (\{.*?\});\n", html):
+        ref = re.search(r"D = (cg_cells_\w+)", html[m.end():]).group(1)
+        out.append((json.loads(m.group(2)), data[ref]))
     return out
 
 
@@ -93,10 +103,13 @@ def test_secret_values_never_reach_the_html() -> None:
     html = render_html(quartiers_map(q, cells=cells))
     assert "98.8 %" not in html and "98,765" not in html and "0.987654" not in html
     assert "87.7 %" not in html
+    layers = _cell_layers(html)
+    assert len(layers) == 4  # 2 choropleths, LISA, confrontation
+    for layer, _ in layers:
+        values = layer["tips"][0][1]
+        assert values[i] == "not published (&lt; 11 households)"
+        assert sum(v == "not published (&lt; 11 households)" for v in values) == 17
     feats = _features(html)
-    secret_tips = [f for f in feats if f["properties"].get("f1") == "not published (&lt; 11 households)"]
-    # 17 secret cells in each of the 4 cell layers (2 choropleths, LISA, confrontation)
-    assert len(secret_tips) == 17 * 4
     quartier_tips = [f for f in feats if f["properties"].get("f0") == "Q3"]
     assert quartier_tips and quartier_tips[0]["properties"]["f5"] == "not published (&lt; 11 households)"
 
@@ -129,13 +142,14 @@ def test_report_positions_never_reach_the_html() -> None:
     ll = reports.to_crs(4326)
     for pt in ll.geometry:
         assert f"[{pt.x:.6f}, {pt.y:.6f}]" not in html
-    residents = [f for f in _features(html) if f["properties"].get("f2", "").startswith(("housing", "hidden"))]
-    assert sorted(f["properties"]["f1"] for f in residents) == ["1", "2", "6"]
+    (layer, data), = [ld for ld in _cell_layers(html) if "reports" in ld[0]["tips"][0][0]]
+    assert layer["tips"][0][1] == ["6", "2", "1"]
+    assert layer["tips"][1][1] == ["housing: 4; safety: 2", "hidden (&lt; 5 reports)", "hidden (&lt; 5 reports)"]
     # every vertex drawn for the residents is a corner of the 200 m LAEA grid
-    pts = [pt for f in residents for pt in f["geometry"]["coordinates"][0]]
+    pts = [pt for f in data["geo"]["features"] for pt in f["geometry"]["coordinates"][0]]
     xy = gpd.GeoSeries(gpd.points_from_xy(*zip(*pts)), crs=4326).to_crs(3035)
-    assert np.abs((xy.x + SIZE / 2) % SIZE - SIZE / 2).max() < 0.2
-    assert np.abs((xy.y + SIZE / 2) % SIZE - SIZE / 2).max() < 0.2
+    assert np.abs((xy.x + SIZE / 2) % SIZE - SIZE / 2).max() < 1.5  # 5 decimals: ~1 m
+    assert np.abs((xy.y + SIZE / 2) % SIZE - SIZE / 2).max() < 1.5  # 5 decimals: ~1 m
 
 
 def test_reports_from_cell_reports_table() -> None:
@@ -221,7 +235,7 @@ def test_raster_overlay_past_threshold_lines_up() -> None:
     html = render_html(quartiers_map(make_quartiers(), cells=cells, raster_threshold=100))
     assert "raster image: 120 cells, no tooltip" in html
     assert html.count("L.imageOverlay(") == 4  # 2 choropleths, LISA, confrontation: 120 cells each
-    assert not [f for f in _features(html) if "_c" in f["properties"]]
+    assert _cell_layers(html) == []
     colours = ["#ff0000" if i == 0 else "#0000ff" for i in range(len(cells))]
     url, bounds, (h, w) = rasterize_colours(cells, colours)
     import base64
@@ -246,9 +260,9 @@ def test_robustness_and_dual_maps_render() -> None:
     cells = make_cells()
     share = cells.assign(share=[(i % 4) / 3 for i in range(len(cells))])
     html = render_html(robustness_map(share, n_scenarios=3))
-    cell_feats = [f for f in _features(html) if "_c" in f["properties"]]
-    assert len(cell_feats) == 90
-    assert sorted({f["properties"]["f1"] for f in cell_feats}) == ["100.0 %", "33.3 %", "66.7 %"]
+    (layer, data), = _cell_layers(html)
+    assert len(data["geo"]["features"]) == 120 and sum(c >= 0 for c in layer["codes"]) == 90
+    assert sorted(set(layer["tips"][0][1])) == ["0.0 %", "100.0 %", "33.3 %", "66.7 %"]
     dm = dual_map(make_quartiers(), make_quartiers().iloc[:2], left_title="A", right_title="B")
     html = render_html(dm)
     assert html.count(".sync(") == 2

@@ -16,7 +16,15 @@ from pyproj import Transformer
 
 from ..errors import CRSError
 
-__all__ = ["require_crs", "to_wgs84", "to_geojson", "rasterize_colours", "latlon_bounds"]
+__all__ = [
+    "cell_index_raster",
+    "colour_png",
+    "latlon_bounds",
+    "rasterize_colours",
+    "require_crs",
+    "to_geojson",
+    "to_wgs84",
+]
 
 
 def require_crs(frame: gpd.GeoDataFrame, name: str) -> None:
@@ -103,6 +111,102 @@ def latlon_bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
     return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
 
+def _square_grid(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Integer (col, row) of each polygon and the cell size when the polygons are
+    equal axis-aligned squares of a regular grid in the frame's (projected) CRS."""
+    if frame.crs is None or frame.crs.is_geographic or len(frame) == 0:
+        return None
+    b = frame.geometry.bounds.to_numpy()
+    w = b[:, 2] - b[:, 0]
+    h = b[:, 3] - b[:, 1]
+    size = float(np.median(w))
+    if size <= 0 or not (np.allclose(w, size, atol=1e-6 * size + 1e-6) and np.allclose(h, size, atol=1e-6 * size + 1e-6)):
+        return None
+    if not np.allclose(frame.geometry.area.to_numpy(), size * size, rtol=1e-6):
+        return None
+    col = np.rint(b[:, 0] / size)
+    row = np.rint(b[:, 1] / size)
+    if not (np.allclose(col * size, b[:, 0], atol=1e-3) and np.allclose(row * size, b[:, 1], atol=1e-3)):
+        return None
+    return col.astype(np.int64), row.astype(np.int64), size
+
+
+def cell_index_raster(
+    frame: gpd.GeoDataFrame,
+    /,
+    *,
+    max_pixels: int = 2048,
+    pixels_per_cell: int = 4,
+) -> tuple[np.ndarray, list[list[float]]]:
+    """Raster (Web Mercator) of the row position (0..n-1, -1 outside) of ``frame``'s polygons.
+
+    Drawn in EPSG:3857, the projection in which Leaflet stretches an
+    ``ImageOverlay``, so it lines up with vector layers. For a regular square
+    grid (INSEE cells in their own CRS) each pixel centre is mapped back to its
+    cell exactly (fast: no polygon burning); other polygons are burnt with
+    rasterio. Returns ``(index, [[south, west], [north, east]])``; computed
+    once, it colours any number of layers (:func:`colour_png`).
+    """
+    from affine import Affine
+    from rasterio.features import rasterize
+
+    merc = frame.geometry.to_crs(3857)
+    minx, miny, maxx, maxy = merc.total_bounds
+    cell_w = float(np.sqrt(np.median(merc.area.to_numpy())))
+    extent = max(maxx - minx, maxy - miny)
+    pixel = max(cell_w / pixels_per_cell, extent / max_pixels)
+    width = max(1, int(math.ceil((maxx - minx) / pixel)))
+    height = max(1, int(math.ceil((maxy - miny) / pixel)))
+    grid = _square_grid(frame)
+    if grid is not None:
+        col, row, size = grid
+        c0, r0 = col.min(), row.min()
+        ncol, nrow = int(col.max() - c0 + 1), int(row.max() - r0 + 1)
+        lookup = np.full((nrow, ncol), -1, dtype=np.int64)
+        lookup[row - r0, col - c0] = np.arange(len(frame))
+        xs = minx + (np.arange(width) + 0.5) * pixel
+        ys = maxy - (np.arange(height) + 0.5) * pixel
+        X, Y = np.meshgrid(xs, ys)
+        back = Transformer.from_crs(3857, frame.crs, always_xy=True)
+        gx, gy = back.transform(X.ravel(), Y.ravel())
+        ci = np.floor(np.asarray(gx) / size).astype(np.int64) - c0
+        ri = np.floor(np.asarray(gy) / size).astype(np.int64) - r0
+        ok = (ci >= 0) & (ci < ncol) & (ri >= 0) & (ri < nrow)
+        index = np.full(ci.size, -1, dtype=np.int64)
+        index[ok] = lookup[ri[ok], ci[ok]]
+        index = index.reshape(height, width)
+    else:
+        transform = Affine(pixel, 0.0, minx, 0.0, -pixel, maxy)
+        index = rasterize(
+            ((g, i + 1) for i, g in enumerate(merc.to_numpy())),
+            out_shape=(height, width), transform=transform, fill=0, dtype="int32",
+        ).astype(np.int64) - 1
+    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
+    west, south = to_ll.transform(minx, maxy - height * pixel)
+    east, north = to_ll.transform(minx + width * pixel, maxy)
+    return index, [[south, west], [north, east]]
+
+
+def colour_png(index: np.ndarray, /, colours: list[str | None], *, alpha: float = 0.75) -> str:
+    """PNG data URL of an index raster coloured by per-row ``colours`` (None: transparent)."""
+    from matplotlib.colors import to_rgba
+    from PIL import Image
+
+    cache: dict[str, list[int]] = {}
+    lut = np.zeros((len(colours) + 1, 4), dtype=np.uint8)  # last row: outside (-1)
+    for i, c in enumerate(colours):
+        if c is None:
+            continue
+        if c not in cache:
+            r, g, b, _ = to_rgba(c)
+            cache[c] = [round(r * 255), round(g * 255), round(b * 255), round(alpha * 255)]
+        lut[i] = cache[c]
+    rgba = lut[index]  # index -1 picks the last (transparent) row
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def rasterize_colours(
     frame: gpd.GeoDataFrame,
     /,
@@ -112,49 +216,9 @@ def rasterize_colours(
     max_pixels: int = 2048,
     pixels_per_cell: int = 4,
 ) -> tuple[str, list[list[float]], tuple[int, int]]:
-    """Render polygons filled with per-row ``colours`` into a PNG data URL.
+    """Polygons filled with per-row ``colours`` as a PNG data URL (Web Mercator).
 
-    The image is drawn in Web Mercator (EPSG:3857), the projection Leaflet
-    stretches an ``ImageOverlay`` in, so it lines up exactly with vector
-    layers. Returns ``(data_url, [[south, west], [north, east]], (height, width))``.
-    Rows whose colour is None are left transparent.
+    Returns ``(data_url, [[south, west], [north, east]], (height, width))``.
     """
-    from matplotlib.colors import to_rgba
-    from PIL import Image
-    from rasterio.features import rasterize
-    from affine import Affine
-
-    keep = np.array([c is not None for c in colours], dtype=bool)
-    sub = frame[keep].to_crs(3857)
-    cols = [c for c in colours if c is not None]
-    if len(sub) == 0:
-        raise CRSError("rasterize_colours: nothing to draw (every colour is None)")
-    palette = sorted(set(cols))
-    code = {c: i + 1 for i, c in enumerate(palette)}
-    minx, miny, maxx, maxy = sub.total_bounds
-    cell_w = float(np.sqrt(np.median(sub.geometry.area.to_numpy())))
-    extent = max(maxx - minx, maxy - miny)
-    pixel = max(cell_w / pixels_per_cell, extent / max_pixels)
-    width = max(1, int(math.ceil((maxx - minx) / pixel)))
-    height = max(1, int(math.ceil((maxy - miny) / pixel)))
-    transform = Affine(pixel, 0.0, minx, 0.0, -pixel, maxy)
-    dtype = "uint8" if len(palette) < 255 else "uint16"
-    arr = rasterize(
-        ((g, code[c]) for g, c in zip(sub.geometry.to_numpy(), cols)),
-        out_shape=(height, width),
-        transform=transform,
-        fill=0,
-        dtype=dtype,
-    )
-    lut = np.zeros((len(palette) + 1, 4), dtype=np.uint8)
-    for c, i in code.items():
-        r, g, b, _ = to_rgba(c)
-        lut[i] = [round(r * 255), round(g * 255), round(b * 255), round(alpha * 255)]
-    rgba = lut[arr]
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
-    west, south = to_ll.transform(minx, maxy - height * pixel)
-    east, north = to_ll.transform(minx + width * pixel, maxy)
-    return url, [[south, west], [north, east]], (height, width)
+    index, bounds = cell_index_raster(frame, max_pixels=max_pixels, pixels_per_cell=pixels_per_cell)
+    return colour_png(index, colours, alpha=alpha), bounds, index.shape

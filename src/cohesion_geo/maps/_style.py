@@ -108,7 +108,7 @@ def format_value(value: object, column: str = "") -> str:
     Shares are shown as percentages, counts rounded, money with a thousands
     separator. Missing values give ``"no value"``.
 
-    >>> format_value(0.2345, "poverty_rate"), format_value(1234.4, "ind"), format_value(None)
+    >>> format_value(0.2346, "poverty_rate"), format_value(1234.4, "ind"), format_value(None)
     ('23.5 %', '1,234', 'no value')
     """
     if value is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from offlinefolium.utilities import JsCode
 from .._io import write_text
 from ..errors import CohesionGeoError, MissingColumnsError
 from ._escape import escape_text
-from ._geo import latlon_bounds, rasterize_colours, require_crs, to_geojson, to_wgs84
+from ._geo import cell_index_raster, colour_png, latlon_bounds, require_crs, to_geojson, to_wgs84
 from ._privacy import (
     ID_COLUMNS,
     MIN_REPORTS_BREAKDOWN,
@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 #: A cell layer with more drawn cells than this becomes a PNG ImageOverlay.
-RASTER_THRESHOLD = 20_000
+RASTER_THRESHOLD = 10_000
 #: CSS class of the quartier polygons (``path.cg-quartier`` in the page).
 QUARTIER_CLASS = "cg-quartier"
 CELL_PANE = "cgcells"
@@ -309,7 +309,7 @@ def add_quartiers(
     dash: str | None = None,
     show: bool = True,
     simplify: float | None = 1.0,
-    precision: int = 6,
+    precision: int = 5,
     class_name: str = QUARTIER_CLASS,
     tooltip: bool = True,
 ) -> folium.FeatureGroup:
@@ -347,66 +347,169 @@ def _js_str(text: str) -> str:
     return '"' + escape_text(text) + '"'
 
 
-_CELL_STYLE = (
-    "function(f) { return {fillColor: f.properties._c, fillOpacity: 0.75, "
-    'color: "#555", weight: 0.3, opacity: 0.5}; }'
-)
+class _CellData(MacroElement):
+    """Cell geometry embedded once per map and shared by every cell layer.
+
+    ``var cg_cells_<id> = {"geo": FeatureCollection (ids 0..n-1, no
+    properties), "ids": [escaped cell ids]}``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.payload|tojson }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, geo: gpd.GeoDataFrame, ids: list[str]) -> None:
+        super().__init__()
+        self._name = "cg_cells"
+        fc = to_geojson(geo, pd.DataFrame(index=geo.index))
+        for i, f in enumerate(fc["features"]):
+            f["id"] = i
+        self.payload = {"geo": fc, "ids": [escape_text(v) for v in ids]}
+
+
+class _CellLayer(MacroElement):
+    """One classed cell layer drawn from a shared :class:`_CellData`, built lazily.
+
+    Its Leaflet layers are only created the first time the layer is switched
+    on, so hidden layers cost nothing at opening. Per layer the page holds a
+    class code per cell, the palette and the (escaped) tooltip values.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.payload|tojson }};
+        (function() {
+            var fg = {{ this._parent.get_name() }}, D = {{ this.data.get_name() }};
+            var S = {{ this.get_name() }}, C = S.codes, P = S.palette, T = S.tips;
+            var built = false;
+            function build() {
+                if (built) { return; }
+                built = true;
+                var gj = L.geoJson(D.geo, {
+                    pane: S.pane,
+                    className: "cg-cell",
+                    filter: function(f) { return C[f.id] >= 0; },
+                    style: function(f) {
+                        return {fillColor: P[C[f.id]], fillOpacity: 0.75, color: "#555",
+                                weight: 0.3, opacity: 0.5};
+                    }
+                });
+                gj.bindTooltip(function(l) {
+                    var i = l.feature.id;
+                    var h = "<table><tr><th>" + S.id_label + "</th><td>" + D.ids[i] + "</td></tr>";
+                    for (var k = 0; k < T.length; k++) {
+                        h += "<tr><th>" + T[k][0] + "</th><td>" + T[k][1][i] + "</td></tr>";
+                    }
+                    return h + "</table>";
+                }, {sticky: true, className: "foliumtooltip"});
+                gj.addTo(fg);
+            }
+            fg.on("add", build);
+            if (fg._map) { build(); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: _CellData, payload: dict) -> None:
+        super().__init__()
+        self._name = "cg_layer"
+        self.data = data
+        self.payload = payload
+
+
+class _Cells:
+    """Cells prepared once for all the layers of one map.
+
+    Holds the frame (masked when ``mask``) in its own CRS, and builds on
+    demand the WGS84 shared data element and the raster index.
+    """
+
+    def __init__(self, frame: gpd.GeoDataFrame, *, precision: int, mask: bool = True,
+                 labels: Mapping[str, str] | None = None) -> None:
+        frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
+        self.frame = mask_secret(frame) if mask else frame.assign(secret=False)
+        self.precision = precision
+        self.id_label = escape_text(label_for("cell_id", labels))
+        self._data: dict[int, _CellData] = {}
+        self._raster: tuple[np.ndarray, list[list[float]]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def ids(self) -> list[str]:
+        if "cell_id" in self.frame.columns:
+            return [format_value(v) for v in self.frame["cell_id"]]
+        return [str(i) for i in self.frame.index]
+
+    def data(self, m: folium.Map) -> _CellData:
+        key = id(m)
+        if key not in self._data:
+            geo = to_wgs84(self.frame, precision=self.precision)
+            el = _CellData(geo, self.ids())
+            el.add_to(m)
+            self._data[key] = el
+        return self._data[key]
+
+    def raster(self) -> tuple[np.ndarray, list[list[float]]]:
+        if self._raster is None:
+            self._raster = cell_index_raster(self.frame)
+        return self._raster
 
 
 def _add_classes_layer(
     m: folium.Map,
-    geo: gpd.GeoDataFrame,
+    cells: _Cells,
     classes: Classes,
     /,
     *,
     name: str,
-    tooltip: Mapping[str, Sequence[str]],
+    tooltip: Callable[[], Mapping[str, Sequence[str]]],
     show: bool,
     raster_threshold: int,
     note: str | None = None,
 ) -> folium.FeatureGroup:
-    """Draw ``geo`` (EPSG:4326) coloured by ``classes``; raster past the threshold.
+    """Draw ``cells`` coloured by ``classes``; a PNG overlay past the threshold.
 
-    ``tooltip`` maps a label to per-row plain strings (escaped here).
+    ``tooltip()`` returns {label: per-row plain strings}; it is only called
+    for a vector layer, and everything it returns is escaped here.
     """
     colours = classes.row_colours()
-    drawn = np.array([c is not None for c in colours], dtype=bool)
-    n = int(drawn.sum())
+    n = sum(c is not None for c in colours)
     raster = n > raster_threshold
     layer_name = f"{name} (raster image: {n:,} cells, no tooltip)" if raster else name
     fg = folium.FeatureGroup(name=escape_text(layer_name), show=show)
-    if n:
-        if raster:
-            url, bounds, _ = rasterize_colours(geo, colours)
-            _RasterOverlay(url, bounds).add_to(fg)
-        else:
-            sub = geo[drawn]
-            props = {"_c": [c for c in colours if c is not None]}
-            keys, aliases = [], []
-            for i, (label, values) in enumerate(tooltip.items()):
-                key = f"f{i}"
-                props[key] = [escape_text(v) for v, d in zip(values, drawn) if d]
-                keys.append(key)
-                aliases.append(escape_text(label))
-            _geojson_layer(
-                sub, pd.DataFrame(props, index=sub.index), keys=keys, aliases=aliases,
-                style_js=_CELL_STYLE, class_name="cg-cell", pane=CELL_PANE,
-            ).add_to(fg)
+    if n and raster:
+        index, bounds = cells.raster()
+        _RasterOverlay(colour_png(index, colours), bounds).add_to(fg)
+    elif n:
+        data = cells.data(m)
+        palette = sorted({c for c in colours if c is not None})
+        pos = {c: i for i, c in enumerate(palette)}
+        payload = {
+            "pane": CELL_PANE,
+            "id_label": cells.id_label,
+            "codes": [pos[c] if c is not None else -1 for c in colours],
+            "palette": palette,
+            "tips": [[escape_text(label), [escape_text(v) for v in values]]
+                     for label, values in tooltip().items()],
+        }
+        _CellLayer(data, payload).add_to(fg)
     fg.add_to(m)
     _Legend(fg, legend_html(classes, note=note)).add_to(m)
     return fg
 
 
-def _prepare_cells(cells: gpd.GeoDataFrame, precision: int) -> gpd.GeoDataFrame:
+def _as_cells(cells: gpd.GeoDataFrame | _Cells, precision: int, labels: Mapping[str, str] | None) -> _Cells:
+    if isinstance(cells, _Cells):
+        return cells
     require_crs(cells, "cells")
-    masked = mask_secret(cells)
-    return to_wgs84(masked, precision=precision)
-
-
-def _cell_ids(geo: pd.DataFrame) -> list[str]:
-    if "cell_id" in geo.columns:
-        return [format_value(v) for v in geo["cell_id"]]
-    return [str(i) for i in geo.index]
+    return _Cells(cells, precision=precision, labels=labels)
 
 
 def add_choropleth(
@@ -422,8 +525,7 @@ def add_choropleth(
     name: str | None = None,
     show: bool = False,
     raster_threshold: int = RASTER_THRESHOLD,
-    precision: int = 6,
-    _prepared: bool = False,
+    precision: int = 5,
 ) -> folium.FeatureGroup:
     """Add a classed choropleth of ``column`` with a legend listing the classes.
 
@@ -431,7 +533,8 @@ def add_choropleth(
     jenks_caspall, equal_interval, std_mean) computed on published values
     only: units under statistical secrecy are drawn grey, "not published".
     """
-    geo = cells if _prepared else _prepare_cells(cells, precision)
+    prepared = _as_cells(cells, precision, labels)
+    geo = prepared.frame
     if column not in geo.columns:
         raise MissingColumnsError(f"cells: column {column!r} is missing for the choropleth")
     label = label_for(column, labels)
@@ -439,11 +542,14 @@ def add_choropleth(
         geo[column], scheme=scheme, k=k, cmap=cmap or _CMAPS.get(column, "YlOrRd"),
         title=label, secret=geo["secret"], column=column,
     )
-    values = [SECRET_TEXT if s else format_value(v, column) for v, s in zip(geo[column], geo["secret"])]
+
+    def tip() -> dict[str, list[str]]:
+        return {label: [SECRET_TEXT if s else format_value(v, column)
+                        for v, s in zip(geo[column], geo["secret"])]}
+
     scheme_txt = scheme.replace("_", " ")
     return _add_classes_layer(
-        m, geo, classes, name=name or f"{label} ({scheme_txt})",
-        tooltip={label_for("cell_id", labels): _cell_ids(geo), label: values},
+        m, prepared, classes, name=name or f"{label} ({scheme_txt})", tooltip=tip,
         show=show, raster_threshold=raster_threshold, note=f"Classes: {scheme_txt}, k={k}",
     )
 
@@ -459,13 +565,13 @@ def add_categorical(
     name: str | None = None,
     show: bool = False,
     raster_threshold: int = RASTER_THRESHOLD,
-    precision: int = 6,
-    _prepared: bool = False,
+    precision: int = 5,
 ) -> folium.FeatureGroup:
     """Add a categorical layer: ``kind="lisa"`` (high-high, low-low, high-low,
     low-high, not significant) or ``kind="confrontation"`` (both,
     statistics_only, residents_only, neither), with fixed colours."""
-    geo = cells if _prepared else _prepare_cells(cells, precision)
+    prepared = _as_cells(cells, precision, labels)
+    geo = prepared.frame
     if column not in geo.columns:
         raise MissingColumnsError(f"cells: column {column!r} is missing for the {kind} layer")
     if kind == "lisa":
@@ -481,13 +587,14 @@ def add_categorical(
     label = label_for(column, labels)
     classes = categorical_classes(values, colours=colours, labels=cat_labels, title=label,
                                   secret=geo["secret"])
-    shown = [
-        SECRET_TEXT if s else (cat_labels or {}).get(v, v) if isinstance(v, str) else format_value(None)
-        for v, s in zip(values, geo["secret"])
-    ]
+    def tip() -> dict[str, list[str]]:
+        return {label: [
+            SECRET_TEXT if s else (cat_labels or {}).get(v, v) if isinstance(v, str) else format_value(None)
+            for v, s in zip(values, geo["secret"])
+        ]}
+
     return _add_classes_layer(
-        m, geo, classes, name=name or default_name,
-        tooltip={label_for("cell_id", labels): _cell_ids(geo), label: shown},
+        m, prepared, classes, name=name or default_name, tooltip=tip,
         show=show, raster_threshold=raster_threshold,
     )
 
@@ -507,7 +614,7 @@ def add_residents(
     show: bool = False,
     comments: int = 0,
     raster_threshold: int = RASTER_THRESHOLD,
-    precision: int = 6,
+    precision: int = 5,
 ) -> folium.FeatureGroup:
     """Add the residents' layer: report counts per 200 m cell, never single reports.
 
@@ -534,7 +641,8 @@ def add_residents(
     else:
         require_crs(reports_per_cell, "reports_per_cell")
         agg = aggregate_reports(reports_per_cell, comments=comments)
-    geo = to_wgs84(agg, precision=precision)
+    prepared = _Cells(agg, precision=precision, mask=False, labels=labels)
+    geo = prepared.frame
     counts = pd.to_numeric(geo["reports_count"], errors="coerce").fillna(0).to_numpy()
     idx = np.full(len(geo), -1, dtype=np.int64)
     for i, (lo, hi) in enumerate(_REPORT_BINS):
@@ -545,20 +653,23 @@ def add_residents(
         colours=list(_REPORT_COLOURS), counts=[int((idx == i).sum()) for i in range(len(_REPORT_BINS))],
     )
     hidden = f"hidden (< {MIN_REPORTS_BREAKDOWN} reports)"
-    tip: dict[str, list[str]] = {
-        label_for("cell_id", labels): _cell_ids(geo),
-        label_for("reports_count", labels): [format_value(v, "reports_count") for v in geo["reports_count"]],
-        label_for("reports_breakdown", labels): [
-            v if isinstance(v, str) else hidden for v in geo.get("reports_breakdown", [None] * len(geo))
-        ],
-    }
-    if comments and "reports_comments" in geo.columns and geo["reports_comments"].notna().any():
-        tip[label_for("reports_comments", labels)] = [
-            v if isinstance(v, str) else (hidden if n < MIN_REPORTS_BREAKDOWN else "none")
-            for v, n in zip(geo["reports_comments"], counts)
-        ]
+
+    def tip() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {
+            label_for("reports_count", labels): [format_value(v, "reports_count") for v in geo["reports_count"]],
+            label_for("reports_breakdown", labels): [
+                v if isinstance(v, str) else hidden for v in geo.get("reports_breakdown", [None] * len(geo))
+            ],
+        }
+        if comments and "reports_comments" in geo.columns and geo["reports_comments"].notna().any():
+            out[label_for("reports_comments", labels)] = [
+                v if isinstance(v, str) else (hidden if n < MIN_REPORTS_BREAKDOWN else "none")
+                for v, n in zip(geo["reports_comments"], counts)
+            ]
+        return out
+
     return _add_classes_layer(
-        m, geo, classes, name=name, tooltip=tip, show=show, raster_threshold=raster_threshold,
+        m, prepared, classes, name=name, tooltip=tip, show=show, raster_threshold=raster_threshold,
         note=f"Aggregated per 200 m cell; categories hidden under {MIN_REPORTS_BREAKDOWN} reports.",
     )
 
@@ -590,7 +701,7 @@ def quartiers_map(
     tooltip_columns: Sequence[str] | None = None,
     comments: int = 0,
     raster_threshold: int = RASTER_THRESHOLD,
-    precision: int = 6,
+    precision: int = 5,
     simplify: float | None = 1.0,
 ) -> folium.Map:
     """The council map: candidate quartiers over the layers that explain them.
@@ -635,19 +746,18 @@ def quartiers_map(
     require_crs(quartiers, "quartiers")
     m = new_map(_bounds_of(quartiers, cells), tiles=tiles, attr=attr, title=title)
     if cells is not None:
-        geo = _prepare_cells(cells, precision)
-        inds = (
-            [c for c in DEFAULT_INDICATORS if c in geo.columns] if indicators is None else list(indicators)
-        )
+        prepared = _as_cells(cells, precision, labels)
+        cols = prepared.frame.columns
+        inds = [c for c in DEFAULT_INDICATORS if c in cols] if indicators is None else list(indicators)
         for i, col in enumerate(inds):
-            add_choropleth(m, geo, col, scheme=scheme, k=k, labels=labels, show=(i == 0),
-                           raster_threshold=raster_threshold, _prepared=True)
-        if "lisa_cluster" in geo.columns:
-            add_categorical(m, geo, "lisa_cluster", kind="lisa", labels=labels,
-                            raster_threshold=raster_threshold, _prepared=True)
-        if "confrontation" in geo.columns:
-            add_categorical(m, geo, "confrontation", kind="confrontation", labels=labels,
-                            raster_threshold=raster_threshold, _prepared=True)
+            add_choropleth(m, prepared, col, scheme=scheme, k=k, labels=labels, show=(i == 0),
+                           raster_threshold=raster_threshold)
+        if "lisa_cluster" in cols:
+            add_categorical(m, prepared, "lisa_cluster", kind="lisa", labels=labels,
+                            raster_threshold=raster_threshold)
+        if "confrontation" in cols:
+            add_categorical(m, prepared, "confrontation", kind="confrontation", labels=labels,
+                            raster_threshold=raster_threshold)
     if reports_per_cell is None and cells is not None and "reports_n" in cells.columns:
         reports_per_cell = cells  # the grid carries cell_reports() columns
     if reports_per_cell is not None:
@@ -671,7 +781,7 @@ def robustness_map(
     attr: str | None = None,
     labels: Mapping[str, str] | None = None,
     raster_threshold: int = RASTER_THRESHOLD,
-    precision: int = 6,
+    precision: int = 5,
 ) -> folium.Map:
     """Map, for each cell, the share of scenarios that put it in a priority quartier.
 
@@ -685,8 +795,8 @@ def robustness_map(
     if column not in cells_share.columns:
         raise MissingColumnsError(f"cells_share: column {column!r} is missing")
     m = new_map(_bounds_of(cells_share, quartiers), tiles=tiles, attr=attr, title=title)
-    geo = to_wgs84(cells_share, precision=precision)
-    share = pd.to_numeric(geo[column], errors="coerce").fillna(0).to_numpy()
+    prepared = _Cells(cells_share, precision=precision, mask=False, labels=labels)
+    share = pd.to_numeric(prepared.frame[column], errors="coerce").fillna(0).to_numpy()
     if n_scenarios:
         ks = np.rint(share * n_scenarios).astype(int)
         idx = np.where(ks > 0, ks - 1, -1)
@@ -705,11 +815,10 @@ def robustness_map(
     pal = [to_hex(colormaps["Purples"](0.25 + 0.7 * i / max(n_cls - 1, 1))) for i in range(n_cls)]
     classes = Classes(title=label_for(column, labels), index=idx, labels=cls_labels, colours=pal,
                       counts=[int((idx == i).sum()) for i in range(n_cls)])
-    tip = {
-        label_for("cell_id", labels): _cell_ids(geo),
-        label_for(column, labels): [format_value(v, "share") for v in share],
-    }
-    _add_classes_layer(m, geo, classes, name="Robustness across scenarios", tooltip=tip, show=True,
+    def tip() -> dict[str, list[str]]:
+        return {label_for(column, labels): [format_value(v, "share") for v in share]}
+
+    _add_classes_layer(m, prepared, classes, name="Robustness across scenarios", tooltip=tip, show=True,
                        raster_threshold=raster_threshold)
     if quartiers is not None and len(quartiers):
         add_quartiers(m, quartiers, name="Quartiers kept by every scenario", labels=labels,
@@ -736,7 +845,7 @@ def dual_map(
     labels: Mapping[str, str] | None = None,
     tooltip_columns: Sequence[str] | None = None,
     raster_threshold: int = RASTER_THRESHOLD,
-    precision: int = 6,
+    precision: int = 5,
 ) -> DualMap:
     """Two synchronised maps side by side (Leaflet.Sync) to compare two scenarios.
 
@@ -758,9 +867,8 @@ def dual_map(
         if bounds is not None:
             m.fit_bounds(bounds)
         if cells is not None and column is not None:
-            geo = _prepare_cells(cells, precision)
-            add_choropleth(m, geo, column, scheme=scheme, k=k, labels=labels, show=True,
-                           raster_threshold=raster_threshold, _prepared=True)
+            add_choropleth(m, cells, column, scheme=scheme, k=k, labels=labels, show=True,
+                           raster_threshold=raster_threshold, precision=precision)
         if show_other and len(other):
             add_quartiers(m, other, name=f"{other_title} (dashed outline)", colour="#555555",
                           fill_opacity=0.0, dash="6 4", tooltip=False, precision=precision,
