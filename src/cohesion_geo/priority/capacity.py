@@ -331,10 +331,11 @@ def quartier_capacity(
     names = cap["commune_name"] if "commune_name" in cap.columns else pd.Series(dtype="string")
     out["commune_main_name"] = pd.array(
         out["commune_main"].map(names).to_numpy(dtype=object, na_value=None), dtype="string")
-    shares = per.sort_values(["q", "share", "commune"], ascending=[True, False, True]).groupby("q").apply(
-        lambda d: "; ".join(_fmt_share(c, s) for c, s in zip(d["commune"], d["share"], strict=True)),
-        include_groups=False,
-    ) if len(per) else pd.Series(dtype=object)
+    ordered = per.sort_values(["q", "share", "commune"], ascending=[True, False, True])
+    labels = pd.Series([_fmt_share(c, v) for c, v in zip(ordered["commune"], ordered["share"], strict=True)],
+                       index=ordered.index, dtype=object)
+    shares = labels.groupby(ordered["q"].to_numpy(), sort=True).agg("; ".join) if len(per) else \
+        pd.Series(dtype=object)
     out["commune_shares"] = pd.array(shares.reindex(out.index).to_numpy(dtype=object), dtype="string")
     if has_missing.any():
         bad = sorted(set(", ".join(out.loc[has_missing, "finance_missing"].tolist()).split(", ")))

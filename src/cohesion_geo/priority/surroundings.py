@@ -227,7 +227,7 @@ def assign_cells(
         table = assignment[["cell_id", "quartier_id"]]
     table = table[table["quartier_id"].notna()]
     problems = Problems("assignment")
-    cell_pos = pd.Index(grid["cell_id"].astype(str)).get_indexer(table["cell_id"].astype(str))
+    cell_pos = _cell_positions(grid, table["cell_id"])
     q_pos = ids.get_indexer(table["quartier_id"])
     if (cell_pos < 0).any():
         bad = table["cell_id"].to_numpy()[cell_pos < 0]
@@ -291,6 +291,53 @@ def _grid_keys(grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
 _BIG = np.int64(1) << np.int64(32)
 
 
+class _KeyLookup:
+    """Position of integer keys in an array of unique keys (sorted once, binary search)."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.order = np.argsort(keys, kind="stable")
+        self.sorted = keys[self.order]
+        self.unique = not bool((self.sorted[1:] == self.sorted[:-1]).any())
+
+    def __call__(self, query: np.ndarray) -> np.ndarray:
+        if len(self.sorted) == 0:
+            return np.full(len(query), -1, dtype=np.int64)
+        i = np.searchsorted(self.sorted, query)
+        i = np.minimum(i, len(self.sorted) - 1)
+        hit = self.sorted[i] == query
+        return np.where(hit, self.order[i], -1).astype(np.int64)
+
+
+def _cell_positions(grid: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Row position in ``grid`` of each cell id (-1 when absent).
+
+    Ids are parsed to integer grid keys and looked up on ``cell_x``/``cell_y``
+    (hashing millions of strings is the slow part of a string join); the
+    matched ids are then checked against ``cell_id``. Anything unusual falls
+    back to an exact string match.
+    """
+    from ..cellid import parse_cell_ids
+
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if {"cell_x", "cell_y"} <= set(grid.columns):
+        try:
+            parsed = parse_cell_ids(ids.reset_index(drop=True), source="assignment")
+        except ValidationError:
+            parsed = None
+        if parsed is not None:
+            gx, gy, size = _grid_keys(grid)
+            if (parsed["cell_size"] == size).all():
+                lookup = _KeyLookup(gx * _BIG + gy)
+                pos = lookup((parsed["cell_x"].to_numpy() // size) * _BIG + parsed["cell_y"].to_numpy() // size)
+                hit = pos >= 0
+                same = grid["cell_id"].astype("string").to_numpy(dtype=object)[pos[hit]] == \
+                    ids.astype("string").to_numpy(dtype=object)[hit]
+                if lookup.unique and bool(np.all(same)):
+                    return pos
+    return pd.Index(grid["cell_id"].astype(str)).get_indexer(ids.astype(str)).astype(np.int64)
+
+
 def ring_pairs(
     cell_quartier: np.ndarray,
     grid: pd.DataFrame,
@@ -325,20 +372,19 @@ def ring_pairs(
     gx, gy, size = _grid_keys(grid)
     cq = np.asarray(cell_quartier, dtype=np.int64)
     offsets = ring_offsets(distance, cell_size=size)
-    keys = pd.Index(gx * _BIG + gy)
-    if keys.has_duplicates:
+    lookup = _KeyLookup(gx * _BIG + gy)
+    if not lookup.unique:
         raise ValidationError("grid", ["duplicated cell positions (cell_x, cell_y)"])
     members = np.flatnonzero(cq >= 0)
     mq, mx, my = cq[members], gx[members], gy[members]
-    found_q: list[np.ndarray] = []
-    found_c: list[np.ndarray] = []
-    for dx, dy in offsets:
-        pos = keys.get_indexer((mx + dx) * _BIG + (my + dy))
-        hit = pos >= 0
-        found_q.append(mq[hit])
-        found_c.append(pos[hit])
-    q = np.concatenate(found_q) if found_q else np.zeros(0, np.int64)
-    c = np.concatenate(found_c) if found_c else np.zeros(0, np.int64)
+    # every (quartier cell, offset) neighbour key; looked up once per distinct key, in sorted
+    # order (binary searches of sorted queries stay in cache)
+    keys = ((mx[:, None] + offsets[None, :, 0]) * _BIG + (my[:, None] + offsets[None, :, 1])).ravel()
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    pos = lookup(uniq)[inverse]
+    q = np.repeat(mq, len(offsets))
+    hit = pos >= 0
+    q, c = q[hit], pos[hit]
     pair = np.unique(q * np.int64(len(grid) + 1) + c)
     q, c = pair // (len(grid) + 1), pair % (len(grid) + 1)
     own = cq[c] == q
