@@ -407,8 +407,8 @@ def priority_score(
         quartier_reasons(rows[r], {n: contrib[r, j] for j, n in enumerate(COMPONENTS)}, float(score[r]))
         for r in range(len(out))
     ]
-    out.attrs["weights"] = {n: (w[n] / wv.sum() if n in active else 0.0) for n in COMPONENTS}
-    out.attrs["weights_requested"] = dict(w)
+    out.attrs["weights"] = {n: (float(w[n] / wv.sum()) if n in active else 0.0) for n in COMPONENTS}
+    out.attrs["weights_requested"] = {n: float(v) for n, v in w.items()}
     out.attrs["normalise"] = normalise
     out.attrs["components"] = {n: c.column for n, c in COMPONENTS.items()}
     return out
