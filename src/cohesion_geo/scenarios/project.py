@@ -547,7 +547,8 @@ _LOADERS = {
 
 
 def _grid(c: _Checker, value: Any, path: tuple[str | int, ...], res: _Resolver, check_files: bool) -> GridInput | None:
-    if isinstance(value, str):
+    as_text = isinstance(value, str)
+    if as_text:
         value = {"path": value}
     if not isinstance(value, dict):
         c.add(path, f"expected a path or a table {{ path = ..., layer = ..., vintage = ..., columns = ... }}, "
@@ -571,9 +572,10 @@ def _grid(c: _Checker, value: Any, path: tuple[str | int, ...], res: _Resolver, 
                 if k not in allowed:
                     c.add((*path, "columns", k),
                           f"{k!r} is not a canonical grid column{_did_you_mean(k, allowed)}")
-    p = res.resolve(raw, c, (*path, "path")) if raw is not None else None
+    where = path if as_text else (*path, "path")
+    p = res.resolve(raw, c, where) if raw is not None else None
     if p is not None and check_files and not p.is_file():
-        c.add((*path, "path") if isinstance(value, dict) and "path" in value else path, f"file not found: {p}")
+        c.add(where, f"file not found: {p}")
     if p is None:
         return None
     return GridInput(path=p, layer=layer, vintage=vintage, columns=dict(columns) if columns else None)
