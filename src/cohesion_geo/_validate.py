@@ -106,7 +106,7 @@ def to_numeric(
     when ``nonnegative``, negative values are added to ``problems`` with
     example rows.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced, never modified in place (copy-on-write)
     markers = set(missing_markers)
     for col in columns:
         if col not in out.columns:
