@@ -3,12 +3,13 @@
 Private module: the public functions live in
 :mod:`cohesion_geo.indicators.autocorrelation`.
 
-Random numbers come from a counter-based generator (splitmix64's finaliser
-applied to ``stream_key + counter * golden_gamma``), keyed on the seed and the
-cell (local statistics) or the permutation number (global statistics). Every
-random number therefore depends only on ``(seed, cell or permutation, draw)``,
-never on which thread ran the work or in which order: results are identical
-for any thread count and any chunk size.
+Random numbers come from one independent stream per cell (local statistics)
+or per permutation (global statistics): the stream's key is
+``splitmix64(seed, cell or permutation)`` and its numbers come from a PCG32
+generator (local) or splitmix64's counter mode (global) started at that key.
+Every random number therefore depends only on ``(seed, cell or permutation,
+draw number)``, never on which thread ran the work or in which order: results
+are identical for any thread count and any chunk size.
 
 Bounded integers use Lemire's multiply-shift method on the high 32 bits of a
 draw with rejection of the biased low range, so they are exactly uniform.
@@ -33,6 +34,10 @@ _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S32 = np.uint64(32)
+_S18 = np.uint64(18)
+_S59 = np.uint64(59)
+_PCG_MULT = np.uint64(6364136223846793005)
+_PCG_INC = np.uint64(1442695040888963407)
 _ONE = np.uint64(1)
 # Distinct salts so that local and global streams never share keys.
 _SALT_LOCAL = np.uint64(0x243F6A8885A308D3)
@@ -53,22 +58,12 @@ def _stream_key(seed: np.uint64, item: np.int64, salt: np.uint64) -> np.uint64:
     return _mix64(seed ^ _mix64((np.uint64(item) + _ONE) * _GOLDEN ^ salt))
 
 
-@njit(cache=True)
-def random_index_stream(seed: np.uint64, item: np.int64, bound: np.int64, size: np.int64) -> np.ndarray:
-    """Reference draws ``0 <= j < bound`` of one local stream (for tests)."""
-    out = np.empty(size, dtype=np.int64)
-    key = _stream_key(seed, item, _SALT_LOCAL)
-    m = np.uint64(bound)
-    thresh = (_TWO32 - m) % m
-    ctr = np.uint64(0)
-    for t in range(size):
-        while True:
-            ctr += _ONE
-            prod = (_mix64(key + ctr * _GOLDEN) >> _S32) * m
-            if (prod & _MASK32) >= thresh:
-                break
-        out[t] = np.int64(prod >> _S32)
-    return out
+@njit(cache=True, inline="always")
+def _pcg_output(old: np.uint64) -> np.uint64:
+    """PCG32 XSH-RR output function: 32 random bits from a 64-bit LCG state."""
+    xs = ((old ^ (old >> _S18)) >> _S27) & _MASK32
+    rot = old >> _S59
+    return ((xs >> rot) | (xs << ((_S32 - rot) & _S31))) & _MASK32
 
 
 @njit(cache=True, parallel=True, fastmath=False)
@@ -92,15 +87,15 @@ def crand_local(
     are drawn in ``0..n-2`` and shifted past ``i``), pairs them with the row's
     weights in CSR order and evaluates
 
-    The positions come from the cell's own counter-based stream, or, when
-    ``table`` has rows, from ``table[p, :k]`` shared by all cells (esda's
-    scheme, see :func:`esda_permutation_table`).
-
     - ``kind == 0`` (local Moran): ``v_i * (sum_q w_q v_j + w_ii v_i) * scaling``
     - ``kind == 1`` (Getis-Ord numerator): ``(sum_q w_q v_j + w_ii v_i) * scaling``
 
-    The observed statistic is evaluated by the same expression on the real
-    neighbours, so ties compare consistently.
+    The positions come from the cell's own PCG32 stream (state seeded by
+    ``splitmix64(seed, i)``; a draw with a repeated position is redrawn whole,
+    which samples k-subsets uniformly without replacement), or, when ``table``
+    has rows, from ``table[p, :k]`` shared by all cells (esda's scheme, see
+    :func:`esda_permutation_table`). The observed statistic is evaluated by the
+    same expression on the real neighbours, so ties compare consistently.
 
     Returns
     -------
@@ -127,8 +122,8 @@ def crand_local(
     n_chunks = (n + chunk - 1) // chunk
     for c in prange(n_chunks):
         buf = np.empty(max_k, dtype=np.int64)
-        lo_i = c * chunk
-        hi_i = min(n, lo_i + chunk)
+        lo_i = np.int64(c) * np.int64(chunk)
+        hi_i = min(np.int64(n), lo_i + np.int64(chunk))
         for i in range(lo_i, hi_i):
             start = indptr[i]
             k = indptr[i + 1] - start
@@ -143,8 +138,7 @@ def crand_local(
                 obs = vi * (acc + sw) * scaling
             else:
                 obs = (acc + sw) * scaling
-            key = _stream_key(seed, i, _SALT_LOCAL)
-            ctr = np.uint64(0)
+            state = _stream_key(seed, i, _SALT_LOCAL)
             cge = 0
             cle = 0
             s1 = 0.0
@@ -154,36 +148,35 @@ def crand_local(
                 if use_table:
                     for q in range(k):
                         j = table[p, q]
-                        if j >= i:
-                            j += 1
+                        j += j >= i
                         acc += weights[start + q] * values[j]
                 else:
-                    for q in range(k):
-                        while True:
-                            ctr += _ONE
-                            prod = (_mix64(key + ctr * _GOLDEN) >> _S32) * m
-                            if (prod & _MASK32) < thresh:
-                                continue
-                            j = np.int64(prod >> _S32)
-                            if j >= i:
-                                j += 1
-                            dup = False
-                            for t in range(q):
-                                if buf[t] == j:
-                                    dup = True
+                    while True:
+                        acc = 0.0
+                        for q in range(k):
+                            while True:  # Lemire: reject the biased low range
+                                old = state
+                                state = old * _PCG_MULT + _PCG_INC
+                                prod = _pcg_output(old) * m
+                                if (prod & _MASK32) >= thresh:
                                     break
-                            if not dup:
-                                break
-                        buf[q] = j
-                        acc += weights[start + q] * values[j]
+                            j = np.int64(prod >> _S32)
+                            j += j >= i
+                            buf[q] = j
+                            acc += weights[start + q] * values[j]
+                        dup = False
+                        for a in range(1, k):
+                            ba = buf[a]
+                            for b in range(a):
+                                dup |= ba == buf[b]
+                        if not dup:
+                            break
                 if kind == 0:
                     rs = vi * (acc + sw) * scaling
                 else:
                     rs = (acc + sw) * scaling
-                if rs >= obs:
-                    cge += 1
-                if rs <= obs:
-                    cle += 1
+                cge += rs >= obs
+                cle += rs <= obs
                 s1 += rs
                 s2 += rs * rs
             n_ge[i] = cge
