@@ -45,6 +45,7 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     )
     os.close(fd)
     os.unlink(tmp)  # drivers such as GPKG refuse to open an empty existing file
+    # files are created by the writers themselves, with the usual umask-derived mode
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -60,6 +61,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual mode
     try:
         yield tmp
         if dest.exists():
