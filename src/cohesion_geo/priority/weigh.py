@@ -123,9 +123,10 @@ def quartier_residents(
     residents : DataFrame or GeoDataFrame
         Either a per-cell table (``cell_id`` or the grid's index;
         ``reports_n`` -- or ``reports_count`` -- and optionally
-        ``confrontation``, as the indicator engine makes them), or the report
-        points themselves (canonical reports frame), counted per cell with
-        :func:`cell_residents`.
+        ``confrontation``, as the indicator engine makes them; grid cells
+        absent from a ``cell_id`` table count 0 reports and no class), or the
+        report points themselves (canonical reports frame), counted per cell
+        with :func:`cell_residents`.
     index : Index, optional
         Output index (default 0..n-1).
 
