@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,7 +14,10 @@ from cohesion_geo.datasets import REAL_FILES
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+    """Run the CLI; warnings are printed by it (even when the test run turns them into errors)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code = main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
 
