@@ -505,9 +505,12 @@ def local_moran(
     >>> from cohesion_geo.indicators.graph import grid_graph
     >>> gx, gy = np.meshgrid(np.arange(10), np.arange(10))
     >>> g = grid_graph(gx.ravel() * 200, gy.ravel() * 200)
-    >>> out = local_moran((gx < 5).ravel() * 1.0, graph=g, permutations=199, rng=1)
-    >>> out.lisa_cluster.value_counts()[["high-high", "low-low"]].tolist()
-    [30, 30]
+    >>> y = (gx < 5).ravel() * 1.0  # left half 1, right half 0; cell id = 10 * row + col
+    >>> out = local_moran(y, graph=g, permutations=999, rng=1)
+    >>> out.loc[[52, 54], "lisa_i"].round(4).tolist()  # (n-1) z_i lag_i / sum z^2, z = +-1
+    [0.99, 0.2475]
+    >>> out.loc[[52, 54], "lisa_cluster"].tolist()
+    ['high-high', 'not significant']
     """
     problems = Problems("local_moran")
     _check_options(problems, permutations, alternative, alpha, draws)
@@ -594,9 +597,9 @@ def getis_ord_star(
     >>> from cohesion_geo.indicators.graph import grid_graph
     >>> gx, gy = np.meshgrid(np.arange(10), np.arange(10))
     >>> g = grid_graph(gx.ravel() * 200, gy.ravel() * 200)
-    >>> out = getis_ord_star(1.0 + (gx < 3).ravel(), graph=g, rng=0)
-    >>> out.gi_cluster.value_counts()[["hot spot", "cold spot"]].tolist()
-    [30, 50]
+    >>> out = getis_ord_star(1.0 + (gx < 3).ravel(), graph=g, rng=0)  # 2 in the 3 left columns
+    >>> out.gi_cluster.value_counts()[["hot spot", "cold spot", "not significant"]].tolist()
+    [20, 0, 80]
     """
     problems = Problems("getis_ord_star")
     _check_options(problems, permutations, alternative, alpha, draws)

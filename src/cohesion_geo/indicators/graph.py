@@ -104,11 +104,11 @@ def grid_graph(
     >>> y = np.array([0, 0, 0, 200, 200, 1000])
     >>> g = grid_graph(x, y)
     >>> g.cardinalities.tolist()
-    [3, 3, 1, 3, 3, 0]
+    [3, 4, 2, 3, 4, 0]
     >>> list(g.isolates)
     [5]
     >>> grid_graph(x, y, contiguity="rook").cardinalities.tolist()
-    [2, 2, 1, 2, 2, 0]
+    [2, 3, 1, 2, 2, 0]
     """
     problems = Problems("grid_graph")
     if contiguity not in ("queen", "rook"):
