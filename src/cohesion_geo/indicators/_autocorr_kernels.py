@@ -141,8 +141,8 @@ def crand_local(
             state = _stream_key(seed, i, _SALT_LOCAL)
             cge = 0
             cle = 0
-            s1 = 0.0
-            s2 = 0.0
+            mu = 0.0  # Welford running mean and sum of squared deviations
+            m2 = 0.0
             for p in range(permutations):
                 acc = 0.0
                 if use_table:
@@ -177,14 +177,14 @@ def crand_local(
                     rs = (acc + sw) * scaling
                 cge += rs >= obs
                 cle += rs <= obs
-                s1 += rs
-                s2 += rs * rs
+                delta = rs - mu
+                mu += delta / (p + 1)
+                m2 += delta * (rs - mu)
             n_ge[i] = cge
             n_le[i] = cle
-            mu = s1 / permutations
-            sim_mean[i] = mu
-            var = s2 / permutations - mu * mu
-            sim_std[i] = np.sqrt(var) if var > 0.0 else 0.0
+            if permutations > 0:
+                sim_mean[i] = mu
+                sim_std[i] = np.sqrt(m2 / permutations)
     return n_ge, n_le, sim_mean, sim_std
 
 

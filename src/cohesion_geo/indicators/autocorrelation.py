@@ -536,8 +536,10 @@ def local_moran(
             z, (indptr, indices, weights, self_w), (n - 1) / den, 0, permutations, rng, draws, n_jobs
         )
         p = _pvalues(n_ge, n_le, permutations, alternative)
+        # a spread at rounding level (all permutations equal the observation) is no spread
+        spread = sd > 1e-9 * np.maximum(np.abs(mu), np.abs(Is))
         with np.errstate(divide="ignore", invalid="ignore"):
-            zsim = np.where(sd > 0, (Is - mu) / sd, np.nan)
+            zsim = np.where(spread, (Is - mu) / sd, np.nan)
     out["lisa_p"] = p
     out["lisa_z"] = zsim
     out["lisa_q"] = q.astype(np.int8)
