@@ -32,9 +32,31 @@ from .project import (
     load_project,
     parse_project,
 )
+from .report import build_report, render_report, write_report
+from .run import (
+    LoadedInputs,
+    ProjectRun,
+    ScenarioResult,
+    load_inputs,
+    prepare_grid,
+    quartier_reports,
+    run_project,
+    run_scenario,
+)
 
 __all__ = [
     "Comparison",
+    "LoadedInputs",
+    "ProjectRun",
+    "ScenarioResult",
+    "build_report",
+    "load_inputs",
+    "prepare_grid",
+    "quartier_reports",
+    "render_report",
+    "run_project",
+    "run_scenario",
+    "write_report",
     "GridInput",
     "InputFile",
     "Inputs",
