@@ -350,6 +350,8 @@ def test_validation_against_esda():
     """
     esda = pytest.importorskip("esda")
     x, y, v = _field(50, 50, sigma=2, seed=1, holes=0.2)
+    far = 20_000 + 400 * np.arange(3)  # three isolated cells
+    x, y, v = np.append(x, far), np.append(y, far), np.append(v, [0.5, -1.0, 2.0])
     g = grid_graph(x, y)
     assert 1900 < v.size < 2100
     gr = g.transform("r")
