@@ -250,3 +250,26 @@ def test_cli_reports_every_project_problem(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     assert main(["compare", str(project_path("synthetic")), "official"]) == 2
     assert "give either a second scenario B or --grid-after" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+def test_bordeaux_project_runs_on_the_real_grid(real_data_dir, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = run_project(project_path("bordeaux"), out_dir=tmp_path / "bdx", progress=False,
+                          data_dir=real_data_dir, report=False)
+    assert run.grid["ind"].sum() == pytest.approx(725_085)  # INSEE Filosofi 2015, Bordeaux Métropole
+    summary = run.summary().set_index("scenario")
+    assert list(summary.index) == ["official", "poverty_bridged", "isolation_residents"]
+    # three contrasting but comparable perimeters: each holds 3-20 % of the inhabitants
+    assert summary["share_of_population"].between(0.03, 0.20).all()
+    for res in run.results.values():
+        assert (res.quartiers["ind"] >= 1000).all()
+        assert res.quartiers["pfin_ratio"].notna().all()  # every quartier gets its commune's finances
+        assert res.quartiers["reports_n"].sum() > 0       # synthetic reports on the real grid
+    assert len(run.robustness.core) > 0
+    for c in run.comparisons:
+        s = c.summary
+        assert s["ind_b"] - s["ind_a"] == pytest.approx(s["ind_gained"] - s["ind_lost"])
+        assert 0 < s["jaccard"] < 1
+    assert (tmp_path / "bdx" / "isolation_residents" / "map.html").is_file()

@@ -112,7 +112,10 @@ def fmt_eur(v: Any) -> str:
 
 
 def fmt_signed(v: Any, digits: int = 2) -> str:
-    return f"{float(v):+.{digits}f}" if _isnum(v) else "–"
+    if not _isnum(v):
+        return "–"
+    text = f"{float(v):+.{digits}f}"
+    return text[1:] if float(text) == 0 else text  # no "-0.00"
 
 
 def fmt_score(v: Any) -> str:
@@ -214,6 +217,15 @@ def _uu_values(grid: pd.DataFrame) -> pd.DataFrame:
     except Exception:
         out = pd.DataFrame(index=sums.index)
     out["men"] = sums["men"] if "men" in sums.columns else np.nan
+    w = g["ind"].astype(float) if "ind" in g.columns else pd.Series(1.0, index=g.index)
+    for col in ("facility_distance", "facility_count", "poverty_score", "isolation_score"):
+        if col in g.columns:
+            x = pd.to_numeric(g[col], errors="coerce")
+            ok = (x.notna() & (w > 0)).to_numpy()
+            k = key.to_numpy()[ok]
+            out[col] = (x[ok] * w[ok]).groupby(k).sum() / w[ok].groupby(k).sum()
+    secret = ~(out["men"] >= MIN_HOUSEHOLDS)  # statistical secrecy, also for a tiny urban unit
+    out.loc[secret, [c for c in out.columns if c != "men"]] = np.nan
     return out
 
 
