@@ -220,3 +220,25 @@ def test_bordeaux_project_without_data_dir_says_how_to_fix(tmp_path, monkeypatch
         load_project(project_path("bordeaux"))
     assert "COHESION_GEO_DATA" in str(exc.value)
     assert all(p.startswith("line ") for p in exc.value.problems)
+
+
+def test_options_passed_to_other_stages_are_checked_against_their_signatures(tmp_path):
+    text = GOOD.replace("[[scenario]]", '[indicators]\nradius = "500"\nradiuss = 3\n\n[[scenario]]') + textwrap.dedent("""
+    [scenario.weighing]
+    ring_distanse = 300
+    normalise = "rank"
+    [scenario.thresholds]
+    poverty_level = 0.35
+    labels = "x"
+    """)
+    with pytest.raises(ConfigError) as exc:
+        load_project(_write(tmp_path, text))
+    problems = exc.value.problems
+    assert len(problems) == 4, problems
+    assert problems[0].startswith("line 8: indicators.radius: expected a number")
+    assert problems[1].startswith("line 9: indicators.radiuss: unknown option of add_indicators() "
+                                  "(did you mean 'radius'?)")
+    assert problems[2].startswith("line 16: scenario[1].weighing.ring_distanse: unknown option of "
+                                  "weigh_quartiers() (did you mean 'ring_distance'?)")
+    # labels is set by the run (LISA), never by hand
+    assert problems[3].startswith("line 20: scenario[1].thresholds.labels: unknown option of delineate()")
