@@ -364,3 +364,18 @@ def test_grouping_primitives() -> None:
     pop[2:4, 2:4] = 10.0
     assert G.fill_holes(padded, population=pop, max_population=39).sum() == 12
     assert G.fill_holes(padded, population=pop, max_population=40).sum() == 16
+
+
+def test_iris_touched_listed() -> None:
+    import geopandas as gpd
+
+    grid = picture_grid(TWO_BLOCKS, pop=120)
+    x0, y0 = 3_800_000, 3_000_000
+    iris = gpd.GeoDataFrame(
+        {"iris": ["593500101", "593500102", "593500103"]},
+        geometry=[shapely.box(x0, y0, x0 + 700, y0 + 600), shapely.box(x0 + 700, y0, x0 + 1400, y0 + 600),
+                  shapely.box(x0, y0 + 600, x0 + 1400, y0 + 1200)],  # the third only touches the edge
+        crs=3035,
+    )
+    res = run(grid, iris=iris)
+    assert res.quartiers["iris"].tolist() == ["593500101", "593500102"]

@@ -54,6 +54,7 @@ def _delineate(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         urban_units=urban_units,
         min_population=args.min_population,
+        min_urban_population=args.min_urban_population,
         contiguity=args.contiguity,
         bridge=args.bridge,
         grow=args.grow,
@@ -134,6 +135,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the threshold S itself (overrides the formula)")
     p.add_argument("--rule", choices=[r for r in RULES if r not in ("lisa_hh", "composite")], default="default")
     p.add_argument("--min-population", type=float, metavar="N", default=None, help="quartier floor (1,000)")
+    p.add_argument("--min-urban-population", type=float, metavar="N", default=None,
+                   help="urban units smaller than this are not searched (10,000; overseas communes 15,000)")
     p.add_argument("--contiguity", choices=["queen", "rook"], default=None)
     p.add_argument("--bridge", type=int, metavar="CELLS", default=None, help="bridge gaps of up to CELLS cells")
     p.add_argument("--grow", type=int, metavar="RINGS", default=None, help="rings of zone growth (0: none)")

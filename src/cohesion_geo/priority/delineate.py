@@ -521,6 +521,14 @@ def delineate(
     pad = 2 + int(opts["grow"]) + int(opts["bridge"])
     ras = GridRaster.from_coords(g["cell_x"].to_numpy(), g["cell_y"].to_numpy(), cell_size=cell_size, pad=pad)
     eligible_units = [u for u in units if unit_pop[u] >= unit_floor and np.isfinite(thresholds[u])]
+    if units and not eligible_units:
+        warnings.warn(
+            f"no urban unit reaches {unit_floor:,.0f} inhabitants (largest: "
+            f"{max(unit_pop.values()):,.0f}): nothing delineated; pass urban_unit_population= "
+            "(INSEE's figure) when the grid covers only part of the unit, or min_urban_population=",
+            CohesionGeoWarning,
+            stacklevel=2,
+        )
     unit_r = ras.to_raster(np.where(code_cell >= 0, code_cell, -2).astype(np.int32), fill=np.int32(-1))
     # unit_r: unit code, -2 a cell outside any unit, -1 no cell
     def crop(values: np.ndarray, members: np.ndarray, win: tuple[slice, slice], fill: Any) -> np.ndarray:
