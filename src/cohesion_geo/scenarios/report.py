@@ -156,8 +156,15 @@ def _secret(men: Any) -> bool:
 
 
 def _territory(grid: gpd.GeoDataFrame) -> gpd.GeoSeries | None:
+    """Outline of the inhabited territory: cells merged, small gaps closed, holes dropped."""
+    import shapely
+
     try:
-        return gpd.GeoSeries([grid.geometry.union_all()], crs=grid.crs)
+        union = grid.geometry.union_all()
+        closed = union.buffer(300, join_style="mitre").buffer(-300, join_style="mitre")
+        parts = [shapely.Polygon(p.exterior) for p in getattr(closed, "geoms", [closed])
+                 if isinstance(p, shapely.Polygon) and not p.is_empty]
+        return gpd.GeoSeries([shapely.MultiPolygon(parts)], crs=grid.crs)
     except Exception:  # pragma: no cover - odd geometries: the map goes without an outline
         return None
 
@@ -176,9 +183,9 @@ def _overview_map(quartiers: gpd.GeoDataFrame, outline: gpd.GeoSeries | None, ti
         ax = fig.axes[0]
         xlim, ylim = ax.get_xlim(), ax.get_ylim()
         outline.to_crs(layer.crs).boundary.plot(ax=ax, color="#888888", linewidth=0.6)
-        b = outline.to_crs(layer.crs).total_bounds
-        ax.set_xlim(min(xlim[0], b[0]), max(xlim[1], b[2]))
-        ax.set_ylim(min(ylim[0], b[1]), max(ylim[1], b[3]))
+        pad = 0.08 * max(xlim[1] - xlim[0], ylim[1] - ylim[0])  # zoom on the quartiers, outline as context
+        ax.set_xlim(xlim[0] - pad, xlim[1] + pad)
+        ax.set_ylim(ylim[0] - pad, ylim[1] + pad)
     return _png(fig)
 
 
@@ -604,6 +611,11 @@ def build_report(
                     for c in run.readjustment]  # fmt: skip
 
     rob = run.robustness
+    first_names: dict[str, str] = {}
+    if run.results:
+        fr = next(iter(run.results.values()))
+        fq = fr.quartiers.reset_index(drop=True)
+        first_names = dict(zip(fq["quartier_id"].astype(str), _quartier_names(run, fq)))
     core_rows = []
     for _, r in pd.DataFrame(rob.core).iterrows():
         secret = _secret(r.get("men")) if "men" in rob.core.columns else False
@@ -614,6 +626,8 @@ def build_report(
             "poverty": "–" if secret or not _isnum(r.get("men")) or not r.get("men")
             else fmt_pct(float(r.get("men_pauv", np.nan)) / float(r["men"])),
             "in": [r.get(f"in_{n}", "") for n in rob.scenarios],
+            "where": "; ".join(dict.fromkeys(first_names.get(q.strip(), "") for q in
+                                             str(r.get(f"in_{rob.scenarios[0]}", "")).split(",") if q.strip())),
         })  # fmt: skip
     robust_map = None
     if maps and len(rob.cells):
