@@ -16,7 +16,6 @@ import time
 import warnings
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
