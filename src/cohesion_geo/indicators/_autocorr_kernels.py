@@ -42,6 +42,7 @@ _ONE = np.uint64(1)
 # Distinct salts so that local and global streams never share keys.
 _SALT_LOCAL = np.uint64(0x243F6A8885A308D3)
 _SALT_GLOBAL = np.uint64(0x13198A2E03707344)
+_SALT_TABLE = np.uint64(0xA4093822299F31D0)
 
 MAX_N = 2**32 - 1  # bounded draws use 32-bit Lemire reduction
 
@@ -77,10 +78,9 @@ def crand_local(
     kind: int,
     permutations: int,
     seed: np.uint64,
-    table: np.ndarray,
     chunk: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Conditional randomisation of a local statistic, cell by cell.
+    """Conditional randomisation of a local statistic, each cell with its own draws.
 
     For cell ``i`` with ``k`` neighbours, each permutation draws ``k`` distinct
     positions from the other ``n - 1`` cells (as ``esda.crand`` does: positions
@@ -92,10 +92,10 @@ def crand_local(
 
     The positions come from the cell's own PCG32 stream (state seeded by
     ``splitmix64(seed, i)``; a draw with a repeated position is redrawn whole,
-    which samples k-subsets uniformly without replacement), or, when ``table``
-    has rows, from ``table[p, :k]`` shared by all cells (esda's scheme, see
-    :func:`esda_permutation_table`). The observed statistic is evaluated by the
-    same expression on the real neighbours, so ties compare consistently.
+    which samples k-subsets uniformly without replacement). The observed
+    statistic is evaluated by the same expression on the real neighbours, so
+    ties compare consistently. Cost: one random gather per draw (memory bound
+    at national size).
 
     Returns
     -------
@@ -118,7 +118,6 @@ def crand_local(
             max_k = k
     m = np.uint64(n - 1)
     thresh = (_TWO32 - m) % m if n > 1 else np.uint64(0)
-    use_table = table.shape[0] > 0
     n_chunks = (n + chunk - 1) // chunk
     for c in prange(n_chunks):
         buf = np.empty(max_k, dtype=np.int64)
@@ -144,33 +143,26 @@ def crand_local(
             mu = 0.0  # Welford running mean and sum of squared deviations
             m2 = 0.0
             for p in range(permutations):
-                acc = 0.0
-                if use_table:
+                while True:
+                    acc = 0.0
                     for q in range(k):
-                        j = table[p, q]
+                        while True:  # Lemire: reject the biased low range
+                            old = state
+                            state = old * _PCG_MULT + _PCG_INC
+                            prod = _pcg_output(old) * m
+                            if (prod & _MASK32) >= thresh:
+                                break
+                        j = np.int64(prod >> _S32)
                         j += j >= i
+                        buf[q] = j
                         acc += weights[start + q] * values[j]
-                else:
-                    while True:
-                        acc = 0.0
-                        for q in range(k):
-                            while True:  # Lemire: reject the biased low range
-                                old = state
-                                state = old * _PCG_MULT + _PCG_INC
-                                prod = _pcg_output(old) * m
-                                if (prod & _MASK32) >= thresh:
-                                    break
-                            j = np.int64(prod >> _S32)
-                            j += j >= i
-                            buf[q] = j
-                            acc += weights[start + q] * values[j]
-                        dup = False
-                        for a in range(1, k):
-                            ba = buf[a]
-                            for b in range(a):
-                                dup |= ba == buf[b]
-                        if not dup:
-                            break
+                    dup = False
+                    for a in range(1, k):
+                        ba = buf[a]
+                        for b in range(a):
+                            dup |= ba == buf[b]
+                    if not dup:
+                        break
                 if kind == 0:
                     rs = vi * (acc + sw) * scaling
                 else:
@@ -185,6 +177,126 @@ def crand_local(
             if permutations > 0:
                 sim_mean[i] = mu
                 sim_std[i] = np.sqrt(m2 / permutations)
+    return n_ge, n_le, sim_mean, sim_std
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def shared_permutation_table(max_card: int, n: int, permutations: int, seed: np.uint64) -> np.ndarray:
+    """esda's kind of shared table, from our own generator: O(permutations x max_card).
+
+    Row ``p`` holds ``max_card`` distinct positions in ``0..n-2``, drawn one by
+    one without replacement from the stream keyed on ``(seed, p)`` (the same
+    law as esda's prefix of a random permutation).
+    """
+    result = np.empty((permutations, max_card), dtype=np.int64)
+    m = np.uint64(n - 1)
+    thresh = (_TWO32 - m) % m
+    for p in prange(permutations):
+        key = _stream_key(seed, p, _SALT_TABLE)
+        ctr = np.uint64(0)
+        q = 0
+        while q < max_card:
+            ctr += _ONE
+            prod = (_mix64(key + ctr * _GOLDEN) >> _S32) * m
+            if (prod & _MASK32) < thresh:
+                continue
+            j = np.int64(prod >> _S32)
+            dup = False
+            for t in range(q):
+                if result[p, t] == j:
+                    dup = True
+                    break
+            if not dup:
+                result[p, q] = j
+                q += 1
+    return result
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def crand_local_table(
+    values: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    self_weights: np.ndarray,
+    scaling: float,
+    kind: int,
+    table: np.ndarray,
+    chunk: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Conditional randomisation with one permutation table shared by all cells (esda's scheme).
+
+    Permutation ``p`` of cell ``i`` uses positions ``t = table[p, :k]`` of the
+    other cells, i.e. ``values[t + (t >= i)]`` (esda's ``z_no_i[t]``). Both
+    candidate values ``values[t]`` and ``values[t + 1]`` are gathered once for
+    the whole table, so the per-cell loop reads only that small table (cache
+    resident, vectorised) instead of gathering from the n values.
+    Same statistics and outputs as :func:`crand_local`.
+    """
+    n = values.shape[0]
+    permutations, max_k = table.shape
+    n_ge = np.full(n, -1, dtype=np.int64)
+    n_le = np.full(n, -1, dtype=np.int64)
+    sim_mean = np.full(n, np.nan)
+    sim_std = np.full(n, np.nan)
+    # column-major copies: tt[q, p], lo[q, p] = values[t], hi[q, p] = values[t + 1]
+    tt = np.empty((max_k, permutations), dtype=np.int64)
+    lo = np.empty((max_k, permutations))
+    hi = np.empty((max_k, permutations))
+    for q in range(max_k):
+        for p in range(permutations):
+            t = table[p, q]
+            tt[q, p] = t
+            lo[q, p] = values[t]
+            hi[q, p] = values[t + 1] if t + 1 < n else values[t]
+    n_chunks = (n + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        acc = np.empty(permutations)
+        lo_i = np.int64(c) * np.int64(chunk)
+        hi_i = min(np.int64(n), lo_i + np.int64(chunk))
+        for i in range(lo_i, hi_i):
+            start = indptr[i]
+            k = indptr[i + 1] - start
+            if k == 0:
+                continue
+            vi = values[i]
+            sw = self_weights[i] * vi
+            a = 0.0
+            for q in range(k):
+                a += weights[start + q] * values[indices[start + q]]
+            if kind == 0:
+                obs = vi * (a + sw) * scaling
+            else:
+                obs = (a + sw) * scaling
+            acc[:] = 0.0
+            for q in range(k):
+                wq = weights[start + q]
+                tq = tt[q]
+                lq = lo[q]
+                hq = hi[q]
+                for p in range(permutations):
+                    acc[p] += wq * (hq[p] if tq[p] >= i else lq[p])
+            cge = 0
+            cle = 0
+            total = 0.0
+            for p in range(permutations):
+                if kind == 0:
+                    rs = vi * (acc[p] + sw) * scaling
+                else:
+                    rs = (acc[p] + sw) * scaling
+                acc[p] = rs
+                cge += rs >= obs
+                cle += rs <= obs
+                total += rs
+            mu = total / permutations
+            ss = 0.0
+            for p in range(permutations):
+                d = acc[p] - mu
+                ss += d * d
+            n_ge[i] = cge
+            n_le[i] = cle
+            sim_mean[i] = mu
+            sim_std[i] = np.sqrt(ss / permutations)
     return n_ge, n_le, sim_mean, sim_std
 
 
