@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import shutil
 import warnings
@@ -123,20 +124,27 @@ def test_no_payload_runs_in_a_browser(run, tmp_path):
     path = write_report(run, tmp_path / "report.html", max_profiles=3, comments=3)
     errors: list[str] = []
     dialogs: list[str] = []
-    with sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(path.as_uri())
-        for el in page.locator("td, blockquote, h1, h3, p").all()[:400]:
-            el.hover(timeout=2000, force=True) if el.is_visible() else None
-        pwned = page.evaluate("window.__pwned === undefined ? null : window.__pwned")
-        images = page.evaluate("Array.from(document.images).map(i => i.naturalWidth > 0)")
-        text = page.inner_text("body")
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
-        browser.close()
+
+    def browse() -> tuple:
+        with sync.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(path.as_uri())
+            for el in page.locator("td, blockquote, h1, h3, p").all()[:400]:
+                el.hover(timeout=2000, force=True) if el.is_visible() else None
+            pwned = page.evaluate("window.__pwned === undefined ? null : window.__pwned")
+            images = page.evaluate("Array.from(document.images).map(i => i.naturalWidth > 0)")
+            text = page.inner_text("body")
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
+            browser.close()
+        return pwned, images, text
+
+    # in a fresh thread: the sync API refuses a thread whose asyncio loop another test left running
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pwned, images, text = pool.submit(browse).result(timeout=300)
     assert pwned is None and dialogs == [] and errors == []
     assert images and all(images)  # every inline PNG decodes
     assert "<script>window.__pwned = 1; alert('x')</script> quartier 0" in text  # shown as text
