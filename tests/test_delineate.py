@@ -378,3 +378,80 @@ def test_iris_touched_listed() -> None:
     )
     res = run(grid, iris=iris)
     assert res.quartiers["iris"].tolist() == ["593500101", "593500102"]
+
+
+# --- zone-level options (off by default; measured on Lille in docs/delineation.md §7) ---
+
+
+def test_peel_boundary_drops_only_rich_edge_cells() -> None:
+    # 4 x 4 zone; one edge cell and one interior cell above the limit: only the edge one goes
+    m = np.ones((4, 4), dtype=bool)
+    v = np.full((4, 4), 1.0)
+    v[0, 1] = v[1, 1] = 9.0
+    out = G.peel_boundary(m, value=v, limit=5.0)
+    assert not out[0, 1] and out[1, 1] and int(out.sum()) == 15
+    # NaN is never above the limit; keep= protects cells; two passes reach the newly exposed cell
+    v[0, 1] = np.nan
+    assert G.peel_boundary(m, value=v, limit=5.0).all()
+    v[0, 1] = 9.0
+    assert G.peel_boundary(m, value=v, limit=5.0, keep=v > 5).all()
+    assert int(G.peel_boundary(m, value=v, limit=5.0, passes=2).sum()) == 14
+
+
+def test_peel_option_removes_better_off_fringe() -> None:
+    # 3x3 poor core (9,000) with a rook ring at 16,000 grown in by the default rule (line 15,000);
+    # peel=1.3 (15,600 EUR) drops the grown ring again: its cells are all on the edge
+    pic = """
+    RRRRR
+    RPPPR
+    RPPPR
+    RPPPR
+    RRRRR
+    """
+    grid = picture_grid(pic, pop=120)
+    grid.loc[grid.mean_std_living == RICH, "mean_std_living"] = 16_000.0
+    grid["poverty_rate"] = 0.1
+    assert run(grid, rule="default").quartiers["n_cells"].iloc[0] == 21
+    peeled = run(grid, rule="default", peel=1.3)
+    assert peeled.quartiers["n_cells"].iloc[0] == 9 and set(peeled.cells["reason"]) == {"flagged"}
+    assert peeled.params["peel"] == 1.3
+    assert run(grid, rule="default", peel=1.4).quartiers["n_cells"].iloc[0] == 21  # 16,800 > 16,000
+
+
+def test_poverty_cap_keeps_only_poverty_seeds_below_the_cap() -> None:
+    # two blocks of 9 cells, both with 45 % poor households; means 16,000 and 20,000.
+    # default: both seed (poverty >= 0.30); cap 1.5 x 12,000 = 18,000 keeps only the first
+    grid = picture_grid(TWO_BLOCKS.replace("R", "."), pop=120)
+    left = grid.cell_x < 3_800_000 + 600
+    grid.loc[left, "mean_std_living"] = 16_000.0
+    grid.loc[~left, "mean_std_living"] = 20_000.0
+    assert len(run(grid, rule="default", grow=0).quartiers) == 2
+    capped = run(grid, rule="default", grow=0, poverty_cap=1.5)
+    assert len(capped.quartiers) == 1 and capped.quartiers["mean_std_living"].iloc[0] == 16_000.0
+    assert capped.params["poverty_cap"] == 1.5
+
+
+def test_zone_tests_mean_median_poverty_and_density() -> None:
+    # one zone of 9 poverty-seeded cells: 5 at 14,000 (100 inh.) and 4 at 17,000 (200 inh.);
+    # line 1.25 x 12,000 = 15,000. Zone mean (5 x 1.4M + 4 x 3.4M) / 1,300 = 15,846 > line;
+    # zone median of cell means (population-weighted): 17,000 (800 of 1,300 inhabitants) > line.
+    grid = picture_grid("PPP\nPPP\nPPP", pop=100)
+    rich = grid.index[:4]
+    grid.loc[:, "mean_std_living"] = 14_000.0
+    grid.loc[rich, ["mean_std_living", "ind"]] = [17_000.0, 200.0]
+    base = dict(rule="default", grow=0)
+    assert len(run(grid, **base).quartiers) == 1
+    assert len(run(grid, **base, zone_test="mean").quartiers) == 0
+    assert len(run(grid, **base, zone_test="median").quartiers) == 0
+    assert len(run(grid, **base, zone_test="mean", proxy_factor=16_000 / 12_000).quartiers) == 1  # 15,846 < 16,000
+    # median 17,000 is not below 17,000, but below 17,001
+    assert len(run(grid, **base, zone_test="median", proxy_factor=17_000 / 12_000).quartiers) == 0
+    assert len(run(grid, **base, zone_test="median", proxy_factor=17_001 / 12_000).quartiers) == 1
+    # poverty rate 0.45 everywhere: a 0.45 floor keeps the zone, 0.46 drops it
+    assert len(run(grid, **base, min_zone_poverty=0.45).quartiers) == 1
+    assert len(run(grid, **base, min_zone_poverty=0.46).quartiers) == 0
+    # density: 1,300 inhabitants on 9 x 0.04 km2 = 3,611 inh./km2
+    assert len(run(grid, **base, min_density=3_600).quartiers) == 1
+    assert len(run(grid, **base, min_density=3_700).quartiers) == 0
+    with pytest.raises(ConfigError):
+        run(grid, **base, zone_test="mode")

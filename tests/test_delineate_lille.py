@@ -63,6 +63,11 @@ def test_default_rule_scores_on_lille(lille_grid, qpv) -> None:
         ("official", {}, 0.133, 0),  # the decree on cell means: finds almost nothing
         ("poverty_rate", {}, 0.751, 17),  # naive: poverty rate >= 0.30, components, floor
         ("default", {"grow": 0}, 0.748, 17),  # default cores without zone growth
+        # zone-level criteria tried for precision (not adopted: under +0.02 F1, see docs §7)
+        ("default", {"poverty_cap": 1.6}, 0.766, 23),  # poverty seeds need mean < 1.6 S
+        ("default", {"peel": 1.5}, 0.764, 23),  # edge cells above 1.5 S peeled
+        ("default", {"zone_test": "mean"}, 0.745, 21),  # zone mean must stay below k x S
+        ("default", {"zone_test": "median"}, 0.742, 18),  # zone median of cell means below k x S
     ],
 )
 def test_rule_variants_on_lille(lille_grid, qpv, rule, kw, f1, n_half) -> None:

@@ -255,6 +255,7 @@ def _group_unit(
     pop: np.ndarray,
     growth: dict[str, np.ndarray] | None,
     opts: Mapping[str, Any],
+    peel: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Group one urban unit's crop; returns (zone mask before floor, reason raster)."""
     contiguity = opts["contiguity"]
@@ -300,8 +301,50 @@ def _group_unit(
         mask = filled
     if opts["prune"] > 0:
         mask = G.prune_appendages(mask, passes=int(opts["prune"]))
+    if peel is not None:
+        mask = G.peel_boundary(mask, value=peel[0], limit=peel[1])
     reason[~mask] = 0
     return mask, reason
+
+
+def _zone_tests(
+    zl: np.ndarray,
+    nz: int,
+    pop: np.ndarray,
+    msl: np.ndarray,
+    line: float,
+    zone_test: str | None,
+    poverty: np.ndarray | None,
+    min_poverty: float | None,
+) -> np.ndarray:
+    """Which zones (index 1..nz; index 0 False) pass the zone-level tests."""
+    ok = np.ones(nz + 1, dtype=bool)
+    known = np.isfinite(msl) & (zl > 0)
+    w = np.where(known, pop, 0.0)
+    if zone_test == "mean":
+        num = G.zone_sums(zl, w * np.nan_to_num(msl), nz)
+        den = G.zone_sums(zl, w, nz)
+        ok &= (den > 0) & (num < line * den)
+    elif zone_test == "median":
+        idx = np.flatnonzero(known.ravel())
+        z, v, wt = zl.ravel()[idx], msl.ravel()[idx], w.ravel()[idx]
+        srt = np.lexsort((v, z))
+        z, v, wt = z[srt], v[srt], wt[srt]
+        med = np.full(nz + 1, np.inf)
+        for lab in np.unique(z):
+            sl = z == lab
+            cw = np.cumsum(wt[sl])
+            if cw[-1] > 0:
+                med[lab] = v[sl][min(int(np.searchsorted(cw, 0.5 * cw[-1])), cw.size - 1)]
+        ok &= med < line
+    if min_poverty is not None and poverty is not None:
+        pk = np.isfinite(poverty) & (zl > 0)
+        pw = np.where(pk, pop, 0.0)
+        num = G.zone_sums(zl, pw * np.nan_to_num(poverty), nz)
+        den = G.zone_sums(zl, pw, nz)
+        ok &= (den > 0) & (num >= (min_poverty - 1e-12) * den)
+    ok[0] = False
+    return ok
 
 
 # --- main entry point -----------------------------------------------------------
@@ -330,6 +373,11 @@ def delineate(
     proxy_factor: float | None = None,
     poverty_level: float | None = None,
     grow_factor: float | None = None,
+    poverty_cap: float | None = None,
+    peel: float | None = None,
+    zone_test: Literal["mean", "median"] | None = None,
+    min_zone_poverty: float | None = None,
+    min_density: float | None = None,
     labels: pd.Series | None = None,
     score: pd.Series | None = None,
     percentile: float = 80.0,
@@ -380,6 +428,25 @@ def delineate(
         communes of 15,000).
     proxy_factor, poverty_level, grow_factor : float, optional
         Parameters of the default rule (1.25, 0.30, 1.45).
+    poverty_cap : float, optional
+        Default rule: cells seeded by their poverty rate must also have a mean
+        standard of living below ``poverty_cap × S`` (None: no cap).
+    peel : float, optional
+        After grouping, drop the zones' edge cells (a rook neighbour outside
+        the zone) whose mean standard of living is above ``peel × S``, one
+        pass: the better-off fringe (None: no peeling).
+    zone_test : {"mean", "median"}, optional
+        Zone-level test mirroring the decree: drop zones whose
+        population-weighted mean (or median) of the cell means is not below
+        the rule's line (``S`` for rules without a line). None: no test.
+    min_zone_poverty : float, optional
+        Drop zones whose poverty rate (population-weighted mean of cell
+        rates) is below this level. None: no floor.
+    min_density : float, optional
+        Floor of a zone's density (inhabitants/km², counting every pixel of
+        the zone); None takes the variant's (overseas 2,000, mainland none).
+    These five options are off by default; their scores on Lille are in
+    ``docs/delineation.md`` §7 (none beat the default by 0.02 F1).
     labels, score, percentile
         Inputs of the ``lisa_hh`` and ``composite`` rules.
     iris : GeoDataFrame, optional
@@ -503,6 +570,7 @@ def delineate(
         labels=labels,
         score=score,
         percentile=percentile,
+        poverty_cap=None if poverty_cap is None else float(poverty_cap),
     )
 
     # 3. cores and growth terms
@@ -515,6 +583,18 @@ def delineate(
     if int(opts["grow"]) > 0 and growth is None:
         raise ConfigError(f"rule {the_rule.name!r} has no zone aggregate: it cannot grow zones (grow=0)")
     line_s = the_rule.line(g, inputs)
+    if zone_test not in (None, "mean", "median"):
+        raise ConfigError(f"zone_test must be 'mean', 'median' or None, not {zone_test!r}")
+    density_floor = rs.min_density if min_density is None else float(min_density)
+    msl_all = (
+        g["mean_std_living"].to_numpy(dtype=float) if "mean_std_living" in g.columns
+        else np.full(len(g), np.nan)
+    )
+    if (peel is not None or zone_test is not None) and "mean_std_living" not in g.columns:
+        raise MissingColumnsError("peel= and zone_test= need the column 'mean_std_living'")
+    if min_zone_poverty is not None and "poverty_rate" not in g.columns:
+        raise MissingColumnsError("min_zone_poverty= needs the column 'poverty_rate'")
+    zline_all = (line_s if line_s is not None else s_cell).to_numpy(dtype=float)
 
     # 4. grouping on the raster, one unit at a time (zones never cross units)
     cell_size = int(g["cell_size"].iloc[0]) if len(g) else 200
@@ -568,6 +648,7 @@ def delineate(
             }
         pop_win = crop(pop, members, win, 0.0)
         cores_win = crop(cores, members, win, False)
+        msl_win = crop(msl_all, members, win, np.nan)
         mask, reason = _group_unit(
             own=own,
             free=free,
@@ -576,16 +657,24 @@ def delineate(
             pop=pop_win,
             growth=unit_growth,
             opts=opts,
+            peel=None if peel is None else (msl_win, float(peel) * thresholds[u]),
         )
         zl, nz = G.label_zones(mask, contiguity=opts["contiguity"])
         if nz == 0:
             continue
         zpop = G.zone_sums(zl, pop_win, nz)
         keep = (zpop >= floor) & (G.zone_sums(zl, cores_win & mask, nz) > 0)  # a zone keeps a flagged cell
-        if rs.min_density is not None:
+        if density_floor is not None:
             npix = np.bincount(zl.ravel(), minlength=nz + 1)
             area_km2 = npix * (cell_size / 1000.0) ** 2
-            keep &= zpop >= rs.min_density * area_km2
+            keep &= zpop >= density_floor * area_km2
+        if zone_test is not None or min_zone_poverty is not None:
+            keep &= _zone_tests(
+                zl, nz, pop_win, msl_win, float(zline_all[members[0]]), zone_test,
+                None if min_zone_poverty is None else crop(g["poverty_rate"].to_numpy(dtype=float), members, win,
+                                                           np.nan),
+                min_zone_poverty,
+            )
         keep[0] = False
         new_id = np.zeros(nz + 1, dtype=np.int32)
         new_id[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32) + n_zones
@@ -645,6 +734,11 @@ def delineate(
         "proxy_factor": inputs.proxy_factor,
         "poverty_level": inputs.poverty_level,
         "grow_factor": inputs.grow_factor,
+        "poverty_cap": inputs.poverty_cap,
+        "peel": peel,
+        "zone_test": zone_test,
+        "min_zone_poverty": min_zone_poverty,
+        "min_density": density_floor,
         "growth": None if growth is None else growth.description,
         "proxy_note": (
             "the public grid gives cell means of disposable income, the decree medians of declared "

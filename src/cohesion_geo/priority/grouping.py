@@ -13,6 +13,8 @@ arrays; nothing is modified in place. The operations, in the order
 - :func:`fill_holes`: enclosed pixels join the zone surrounding them (all of
   them, or only enclaves of at most ``max_population`` inhabitants).
 - :func:`prune_appendages`: drop cells hanging on a zone by a single side.
+- :func:`peel_boundary` (option, off by default): drop edge cells whose value
+  is above a limit (the better-off fringe of a zone).
 - :func:`label_zones` and :func:`zone_sums`: connected components and per-zone
   totals.
 """
@@ -32,6 +34,7 @@ __all__ = [
     "fill_holes",
     "grow_zones",
     "label_zones",
+    "peel_boundary",
     "prune_appendages",
     "structure",
     "zone_sums",
@@ -179,6 +182,41 @@ def prune_appendages(mask: np.ndarray, *, passes: int = 1) -> np.ndarray:
     for _ in range(passes):
         count = ndimage.convolve(out.astype(np.int32), s, mode="constant", cval=0)
         new = out & (count >= 2)
+        if np.array_equal(new, out):
+            break
+        out = new
+    return out
+
+
+def peel_boundary(
+    mask: np.ndarray,
+    *,
+    value: np.ndarray,
+    limit: float,
+    passes: int = 1,
+    keep: np.ndarray | None = None,
+) -> np.ndarray:
+    """Remove the zone's edge pixels whose ``value`` is above ``limit``.
+
+    An edge pixel has at least one rook neighbour outside ``mask``. Each pass
+    drops the edge pixels with ``value > limit`` (NaN never above), except
+    those in ``keep``. A zone may split or shrink below a population floor:
+    label and filter it afterwards.
+
+    Examples
+    --------
+    >>> m = np.ones((3, 4), dtype=bool)
+    >>> v = np.array([[1.0, 1.0, 1.0, 9.0], [1.0, 1.0, 1.0, 9.0], [1.0, 9.0, 1.0, 1.0]])
+    >>> peel_boundary(m, value=v, limit=5.0).astype(int).tolist()
+    [[1, 1, 1, 0], [1, 1, 1, 0], [1, 0, 1, 1]]
+    """
+    out = mask.copy()
+    rich = np.nan_to_num(np.asarray(value, dtype=float), nan=-np.inf) > limit
+    if keep is not None:
+        rich &= ~keep
+    for _ in range(passes):
+        inner = ndimage.binary_erosion(out, structure=structure("rook"), border_value=0)
+        new = out & ~(~inner & rich)
         if np.array_equal(new, out):
             break
         out = new

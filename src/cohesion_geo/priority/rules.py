@@ -91,6 +91,10 @@ class RuleInputs:
         Score for ``composite``.
     percentile : float
         Percentile (0-100) of ``composite``.
+    poverty_cap : float or None
+        Default rule only: a cell seeded by its poverty rate must also have a
+        mean standard of living below ``poverty_cap × S`` (None: no cap, the
+        calibrated default). Measured on Lille in ``docs/delineation.md`` §7.
     """
 
     threshold: pd.Series
@@ -100,6 +104,7 @@ class RuleInputs:
     labels: pd.Series | None = None
     score: pd.Series | None = None
     percentile: float = 80.0
+    poverty_cap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -260,7 +265,10 @@ def _default_line(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
 def _default_cores(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
     cores = flag_income(grid, line=_default_line(grid, inputs))
     if "poverty_rate" in grid.columns:
-        cores |= flag_poverty_rate(grid, level=inputs.poverty_level)
+        poor = flag_poverty_rate(grid, level=inputs.poverty_level)
+        if inputs.poverty_cap is not None:  # poverty seeds must not be well-off on average
+            poor &= flag_income(grid, line=inputs.threshold * inputs.poverty_cap)
+        cores |= poor
     return cores
 
 
