@@ -643,6 +643,7 @@ def run_project(
     data_dir: str | os.PathLike | None = None,
     scenarios: Sequence[str] | None = None,
     report: bool = True,
+    inputs: LoadedInputs | None = None,
 ) -> ProjectRun:
     """Run every scenario of a project and write its outputs atomically.
 
@@ -661,6 +662,8 @@ def run_project(
         Run only these scenarios (default: all, in the file's order).
     report : bool, default True
         Write ``report.html``.
+    inputs : LoadedInputs, optional
+        Layers already loaded with :func:`load_inputs` (not read again).
 
     Returns
     -------
@@ -675,16 +678,19 @@ def run_project(
     proj = _resolve_project(project, data_dir)
     chosen = [proj.scenario(n) for n in scenarios] if scenarios else list(proj.scenarios)
     if out_dir is None:
-        return _compute(proj, chosen, progress=progress)
+        return _compute(proj, chosen, progress=progress, inputs=inputs)
     with atomic_dir(out_dir) as tmp:
-        run = _compute(proj, chosen, progress=progress)
+        run = _compute(proj, chosen, progress=progress, inputs=inputs)
         _write_all(run, tmp, progress=progress, report=report)
     run.out_dir = Path(out_dir)
     return run
 
 
-def _compute(proj: Project, chosen: list[Scenario], *, progress: bool) -> ProjectRun:
-    inputs = load_inputs(proj, progress=progress)
+def _compute(
+    proj: Project, chosen: list[Scenario], *, progress: bool, inputs: LoadedInputs | None = None
+) -> ProjectRun:
+    if inputs is None:
+        inputs = load_inputs(proj, progress=progress)
     n_steps = 1 + len(chosen) + 1 + (len(proj.readjustment.scenarios or chosen) if proj.readjustment else 0)
     with _steps(n_steps, progress=progress, desc=f"{proj.name}") as bar:
         _tick(bar, "indicators")
