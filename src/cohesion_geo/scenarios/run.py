@@ -22,6 +22,7 @@ so a failing run leaves no half-written output)::
         quartiers.gpkg, quartiers.csv
         rasters/quartiers.tif     rank of the quartier holding each cell
         map.html                  offline map of the scenario
+        map_*.png                 print maps: poverty rate, LISA clusters, statistics vs residents
 
 The steps are also public (:func:`load_inputs`, :func:`prepare_grid`,
 :func:`run_scenario`) for notebooks.
@@ -245,14 +246,16 @@ def prepare_grid(
     """The grid with every indicator (:func:`cohesion_geo.indicators.add_indicators`).
 
     Uses the inputs' facilities, reports and urban units and the project's
-    ``[indicators]`` options. The LISA of the poverty score is computed only
-    when a scenario uses the ``lisa_hh`` rule (or ``lisa=True``).
+    ``[indicators]`` options. The LISA of the poverty score is computed by
+    default (it feeds the LISA cluster layer of every map and the ``lisa_hh``
+    rule); ``[indicators] lisa = false`` (or ``lisa=False``) skips it, unless
+    a scenario uses the ``lisa_hh`` rule.
     """
     from ..indicators import add_indicators
 
     opts = dict(project.indicators) if project is not None else {}
     if lisa is None:
-        lisa = bool(opts.pop("lisa", False)) or (project is not None and _needs_lisa(project))
+        lisa = bool(opts.pop("lisa", True)) or (project is not None and _needs_lisa(project))
     else:
         opts.pop("lisa", None)
     if lisa:
@@ -590,7 +593,7 @@ def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
 def write_scenario(result: ScenarioResult, folder: str | os.PathLike, /, *, title: str | None = None,
                    reports_layer: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
     """Write one scenario's files (cells, quartiers, raster, map) into ``folder``."""
-    from ..maps import quartiers_map, save_map
+    from ..maps import quartiers_map, save_map, static_map
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -612,7 +615,22 @@ def write_scenario(result: ScenarioResult, folder: str | os.PathLike, /, *, titl
     m = quartiers_map(result.quartiers, cells=cells_for_map, reports_per_cell=reports_layer,
                       title=title or result.scenario.title)
     written["map.html"] = save_map(m, folder / "map.html")
+    print_maps = {"poverty_rate": "poverty rate", "lisa_cluster": "LISA clusters of the poverty score",
+                  "confrontation": "statistics vs residents"}  # fmt: skip
+    for column, label in print_maps.items():
+        if column in cells_for_map.columns and cells_for_map[column].notna().any():
+            name = f"map_{column}.png"
+            written[name] = static_map(
+                cells_for_map, column=column, quartiers=result.quartiers.to_crs(cells_for_map.crs),
+                path=folder / name, title=f"{title or result.scenario.title}: {label}",
+                source=_source_line(result.grid),
+            )
     return written
+
+
+def _source_line(grid: gpd.GeoDataFrame) -> str:
+    vintage = grid.attrs.get("vintage")
+    return f"INSEE Filosofi {vintage} 200 m grid" if vintage else "INSEE Filosofi 200 m grid"
 
 
 def _reports_layer(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
