@@ -20,6 +20,7 @@ import pandas as pd
 from .errors import InputFormatError
 
 __all__ = [
+    "for_file",
     "atomic_dir",
     "atomic_path",
     "write_frame",
@@ -80,6 +81,35 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(tmp)
 
 
+def for_file(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` that every output driver (GPKG, CSV, Parquet) accepts.
+
+    Categoricals become strings, lists/tuples/sets are joined with ``"; "``,
+    dicts become text, timezone-aware datetimes are converted to UTC, and
+    ``attrs`` (which some writers try to serialise) are dropped. The geometry
+    column is left alone. Every writer of this module applies it.
+    """
+    out = frame.copy()
+    geometry = getattr(out, "_geometry_column_name", None)
+    for col in out.columns:
+        if col == geometry:
+            continue
+        s = out[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            out[col] = s.astype("string")
+        elif isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[col] = s.dt.tz_convert("UTC")
+        elif s.dtype == object:
+            nested = s.map(lambda v: isinstance(v, (list, tuple, set, dict)))
+            if nested.any():
+                out[col] = s.map(
+                    lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set))
+                    else (str(v) if isinstance(v, dict) else v)
+                )
+    out.attrs = {}
+    return out
+
+
 def write_text(text: str, path: str | os.PathLike, *, encoding: str = "utf-8") -> Path:
     """Write ``text`` atomically to ``path`` and return the path."""
     with atomic_path(path) as tmp:
@@ -100,6 +130,7 @@ def write_frame(
     """
     dest = Path(path)
     suffix = dest.suffix.lower()
+    frame = for_file(frame)
     with atomic_path(dest) as tmp:
         if suffix == ".csv":
             out = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
@@ -123,6 +154,7 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
     dest = Path(path)
     with atomic_path(dest) as tmp:
         for name, frame in layers.items():
+            frame = for_file(frame)
             if isinstance(frame, gpd.GeoDataFrame):
                 frame.to_file(tmp, layer=name, engine="pyogrio")
             else:  # attribute-only table: GPKG supports it through pyogrio

@@ -62,16 +62,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def _writable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals as text and attrs dropped, for every output driver."""
-    out = frame.copy()
-    for c in out.columns:
-        if isinstance(out[c].dtype, pd.CategoricalDtype):
-            out[c] = out[c].astype("string")
-    out.attrs = {}
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``cohesion-geo indicators`` from parsed arguments."""
     from .._io import atomic_dir, write_frame, write_layers
@@ -118,15 +108,15 @@ def run(args: argparse.Namespace) -> int:
 
     suffix = out_path.suffix.lower()
     if areas is not None and args.areas_out is None and suffix == ".gpkg":
-        write_layers({"cells": _writable(cells), "areas": _writable(areas)}, out_path)
+        write_layers({"cells": cells, "areas": areas}, out_path)
         written = [f"{out_path} (layers cells, areas)"]
     else:
-        write_frame(_writable(cells), out_path, layer="cells" if suffix == ".gpkg" else None)
+        write_frame(cells, out_path, layer="cells" if suffix == ".gpkg" else None)
         written = [str(out_path)]
         if areas is not None:
             apath = Path(args.areas_out) if args.areas_out else out_path.with_name(
                 f"{out_path.stem}_areas{out_path.suffix}")
-            write_frame(_writable(areas), apath, layer="areas" if apath.suffix.lower() == ".gpkg" else None)
+            write_frame(areas, apath, layer="areas" if apath.suffix.lower() == ".gpkg" else None)
             written.append(str(apath))
 
     if args.rasters:

@@ -246,18 +246,6 @@ def summarise(kind: str, frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _writable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals as strings (GPKG/CSV drivers know no categories), aware datetimes in UTC."""
-    out = frame.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.CategoricalDtype):
-            out[col] = out[col].astype("string")
-        elif isinstance(out[col].dtype, pd.DatetimeTZDtype):  # GPKG stores UTC ("...Z") conformantly
-            out[col] = out[col].dt.tz_convert("UTC")
-    out.attrs = dict(frame.attrs)
-    return out
-
-
 def _run_load(args: argparse.Namespace) -> int:
     from .._io import write_frame, write_layers
     from ..loaders import coarsen_reports
@@ -269,7 +257,6 @@ def _run_load(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if args.kind == "reports":
             frame = coarsen_reports(frame)  # privacy: never more precise than the 200 m cell
-        frame = _writable(frame)
         layer = args.kind.replace("-", "_")
         if out.suffix.lower() == ".gpkg" and not isinstance(frame, gpd.GeoDataFrame):
             write_layers({layer: frame}, out)

@@ -95,7 +95,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from ..maps import dual_map, robustness_map, save_map
     from ..scenarios import load_project
     from ..scenarios.compare import compare_scenarios, robustness
-    from ..scenarios.run import _for_file, _safe, load_inputs, prepare_grid, run_scenario
+    from ..scenarios.run import _safe, load_inputs, prepare_grid, run_scenario
 
     if (args.b is None) == (args.grid_after is None):
         raise ConfigError("give either a second scenario B or --grid-after GRID (another vintage), not both")
@@ -137,9 +137,9 @@ def compare_command(args: argparse.Namespace) -> int:
             results = {s.name: (ra if s.name == args.a else rb if s.name == args.b else run_scenario(s, grid, inputs))
                        for s in project.scenarios}
             rob = robustness(results, grid=grid)
-            layers = {"cells": _for_file(rob.cells)}
+            layers = {"cells": rob.cells}
             if len(rob.core):
-                layers["core"] = _for_file(rob.core)
+                layers["core"] = rob.core
             write_layers(layers, tmp / "robustness.gpkg")
             write_frame(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore"),
                         tmp / "kept_by_every_scenario.csv")

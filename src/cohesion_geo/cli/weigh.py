@@ -131,15 +131,6 @@ def _read_assignment(path: Path) -> pd.DataFrame:
     return pd.DataFrame(table[["cell_id", "quartier_id"]])
 
 
-def _writable(frame):
-    out = frame.copy()
-    for c in out.columns:
-        if isinstance(out[c].dtype, pd.CategoricalDtype):
-            out[c] = out[c].astype("string")
-    out.attrs = {}
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``cohesion-geo weigh`` from parsed arguments."""
     import geopandas as gpd
@@ -203,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         normalise=args.normalise,
     )
     meta = dict(ranked.attrs)
-    table = _writable(ranked)
+    table = ranked
     if suffix == ".csv":
         write_frame(table, out_path)
         written = [str(out_path)]

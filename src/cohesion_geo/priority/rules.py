@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, MissingColumnsError
+from .threshold import weighted_quantile
 
 __all__ = [
     "DEFAULT_GROW_FACTOR",
@@ -147,24 +148,6 @@ def _require(grid: pd.DataFrame, columns: list[str], rule: str) -> None:
         )
 
 
-def weighted_quantile(values: pd.Series | np.ndarray, weights: pd.Series | np.ndarray, q: float) -> float:
-    """Weighted quantile ``q`` in [0, 1] (smallest value reaching the cumulative share).
-
-    Examples
-    --------
-    >>> weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5)
-    2.0
-    """
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
-    if not ok.any():
-        return float("nan")
-    v, w = v[ok], w[ok]
-    order = np.argsort(v, kind="stable")
-    cw = np.cumsum(w[order])
-    pos = int(np.searchsorted(cw, q * cw[-1], side="left"))
-    return float(v[order][min(pos, v.size - 1)])
 
 
 def flag_income(grid: pd.DataFrame, *, line: pd.Series | float) -> pd.Series:

@@ -46,6 +46,7 @@ __all__ = [
     "national_median",
     "official_threshold",
     "weighted_median",
+    "weighted_quantile",
 ]
 
 #: National median standard of living, EUR/year, mainland France (INSEE, ERFS).
@@ -225,6 +226,19 @@ def weighted_median(values: np.ndarray | pd.Series, weights: np.ndarray | pd.Ser
     >>> weighted_median([10, 20, 30], [1, 1, 1])
     20.0
     """
+    return weighted_quantile(values, weights, 0.5)
+
+
+def weighted_quantile(values: pd.Series | np.ndarray, weights: pd.Series | np.ndarray, q: float) -> float:
+    """Weighted quantile ``q`` in [0, 1] (smallest value reaching the cumulative share).
+
+    Missing values and non-positive weights are ignored; NaN when nothing is left.
+
+    Examples
+    --------
+    >>> weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5)
+    2.0
+    """
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
@@ -233,7 +247,7 @@ def weighted_median(values: np.ndarray | pd.Series, weights: np.ndarray | pd.Ser
     v, w = v[ok], w[ok]
     order = np.argsort(v, kind="stable")
     cw = np.cumsum(w[order])
-    pos = int(np.searchsorted(cw, 0.5 * cw[-1], side="left"))
+    pos = int(np.searchsorted(cw, q * cw[-1], side="left"))
     return float(v[order][min(pos, v.size - 1)])
 
 

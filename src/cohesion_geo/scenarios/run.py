@@ -558,11 +558,7 @@ def _published_cells(grid: gpd.GeoDataFrame, cells: pd.DataFrame | None = None) 
             g["reason"] = key.map(memb["reason"]).astype(object)
     keep = {"cell_id", "quartier_id", "reason", "commune", "cell_x", "cell_y", "cell_size", "imputed",
             "urban_unit", "reports_n"}  # fmt: skip
-    out = mask_secret(g, keep=keep)
-    for c in out.columns:  # categoricals and objects with None -> plain strings for GPKG
-        if isinstance(out[c].dtype, pd.CategoricalDtype):
-            out[c] = out[c].astype(object)
-    return out
+    return mask_secret(g, keep=keep)
 
 
 def _safe(name: str) -> str:
@@ -576,20 +572,6 @@ def _raster(values: pd.Series, grid: pd.DataFrame, path: Path, description: str)
     write_raster(arr, path, transform=transform, crs=crs, nodata=float("nan"), description=description)
 
 
-def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for c in out.columns:
-        if c == getattr(out, "_geometry_column_name", None):
-            continue
-        s = out[c]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            out[c] = s.astype(object)
-        elif s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple, dict, set))).any():
-            out[c] = s.map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else
-                           (str(v) if isinstance(v, dict) else v))
-    return out
-
-
 def write_scenario(result: ScenarioResult, folder: str | os.PathLike, /, *, title: str | None = None,
                    reports_layer: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
     """Write one scenario's files (cells, quartiers, raster, map) into ``folder``."""
@@ -598,11 +580,11 @@ def write_scenario(result: ScenarioResult, folder: str | os.PathLike, /, *, titl
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    q = _for_file(result.quartiers)
+    q = result.quartiers
     written["quartiers.gpkg"] = write_frame(q, folder / "quartiers.gpkg", layer="quartiers")
     written["quartiers.csv"] = write_frame(q, folder / "quartiers.csv")
     pub = _published_cells(result.grid, result.cells)
-    written["cells.gpkg"] = write_frame(_for_file(pub), folder / "cells.gpkg", layer="cells")
+    written["cells.gpkg"] = write_frame(pub, folder / "cells.gpkg", layer="cells")
     (folder / "rasters").mkdir(exist_ok=True)
     rank = result.quartiers.set_index(result.quartiers["quartier_id"].astype(str))["rank"] \
         if "rank" in result.quartiers.columns else None
@@ -771,9 +753,9 @@ def _write_all(run: ProjectRun, folder: Path, *, progress: bool, report: bool) -
             for c in run.comparisons:
                 write_frame(c.changes, folder / f"changes_{_safe(c.a)}_vs_{_safe(c.b)}.csv")
         rob = run.robustness
-        layers = {"cells": _for_file(rob.cells)}
+        layers = {"cells": rob.cells}
         if isinstance(rob.core, gpd.GeoDataFrame) and len(rob.core):
-            layers["core"] = _for_file(rob.core)
+            layers["core"] = rob.core
         write_layers(layers, folder / "robustness.gpkg")
         write_frame(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore"), folder / "robustness.csv")
         if len(rob.cells):
