@@ -96,7 +96,12 @@ def _isnum(v: Any) -> bool:
 
 
 def fmt_int(v: Any) -> str:
-    return f"{float(v):,.0f}".replace(",", "\u202f") if _isnum(v) else "–"
+    """Thousands with a narrow space, rounded half away from zero (as INSEE publishes counts)."""
+    if not _isnum(v):
+        return "–"
+    x = float(v)
+    r = math.copysign(math.floor(abs(x) + 0.5), x)
+    return f"{r:,.0f}".replace(",", "\u202f")
 
 
 def fmt_num(v: Any, digits: int = 1) -> str:
