@@ -146,7 +146,10 @@ def test_dual_map_is_synchronised(browser_page: Page, maps_dir: Path, tmp_path: 
     p.page.mouse.down()
     p.page.mouse.move(cx - 200, cy, steps=8)
     p.page.mouse.up()
-    p.page.wait_for_timeout(600)
+    # inertia may still be panning on a busy machine: wait (up to 10 s) until both views agree
+    p.page.wait_for_function(
+        f"() => Math.abs({left}.getCenter().lng - {right}.getCenter().lng) < 1e-6", timeout=10_000
+    )
     lng_left = p.page.evaluate(f"() => {left}.getCenter().lng")
     lng_right = p.page.evaluate(f"() => {right}.getCenter().lng")
     assert lng_right > before  # dragging left moves the view east
