@@ -41,7 +41,7 @@ def run():
 
 @pytest.fixture(scope="module")
 def html(run):
-    return render_report(build_report(run, maps=False))
+    return render_report(build_report(run, maps=False, comments=3))
 
 
 def test_payloads_are_escaped_never_markup(html):
@@ -62,7 +62,7 @@ def test_payloads_are_escaped_never_markup(html):
 def test_comments_and_categories_only_from_five_reports(run):
     res = run.results["official"]
     q = res.quartiers
-    ctx = build_report(run, maps=False)
+    ctx = build_report(run, maps=False, comments=3)
     profiles = {p["id"]: p for p in ctx["profiles"] if p["scenario"] == "official"}
     assert len(profiles) == len(q)
     for _, row in q.iterrows():
@@ -75,6 +75,15 @@ def test_comments_and_categories_only_from_five_reports(run):
         else:
             assert p["categories"] == [] and p["few_reports"] and p["comments"] == []
     assert any(row["reports_n"] >= 5 for _, row in q.iterrows())
+
+
+def test_no_comment_unless_asked(run):
+    # a comment can name a street ("rue des Lilas"): quoting is opt-in
+    ctx = build_report(run, maps=False)
+    official = [p for p in ctx["profiles"] if p["scenario"] == "official"]
+    assert sum(1 for p in official if p["categories"]) >= 1  # quartiers with 5+ reports exist
+    assert all(p["comments"] == [] for p in ctx["profiles"])
+    assert "Broken lift" not in render_report(ctx)
 
 
 def test_no_statistic_under_eleven_households(run):

@@ -16,7 +16,7 @@ Safety and privacy:
 * no statistic is shown for a unit with fewer than 11 households
   (:data:`MIN_HOUSEHOLDS`); residents' reports are counted per quartier from
   200 m cells, with categories only where a quartier has at least 5 reports
-  and comments (a few, optional) only there too.
+  and comments (opt-in, ``comments=N``; none by default) only there too.
 """
 
 from __future__ import annotations
@@ -462,7 +462,7 @@ def build_report(
     *,
     profiles: bool = True,
     max_profiles: int | None = 40,
-    comments: int = 3,
+    comments: int = 0,
     maps: bool = True,
 ) -> dict[str, Any]:
     """The template context of ``report.html`` for a :class:`~cohesion_geo.scenarios.run.ProjectRun`.
@@ -474,9 +474,11 @@ def build_report(
         Include a profile (*fiche quartier*) per candidate quartier.
     max_profiles : int, optional
         At most this many profiles per scenario (best ranked first); None: all.
-    comments : int
+    comments : int, default 0
         Up to this many residents' comments per quartier (only quartiers with
-        at least 5 reports); 0: none.
+        at least 5 reports). Off by default: a comment can name a street and
+        so locate a report more precisely than its 200 m cell; quote them
+        only when explicitly asked.
     maps : bool
         Draw the PNG maps (off: a faster report without images).
     """
@@ -773,7 +775,7 @@ def write_report(
     *,
     profiles: bool = True,
     max_profiles: int | None = 40,
-    comments: int = 3,
+    comments: int = 0,
     maps: bool = True,
 ) -> Path:
     """Build and write ``report.html`` (atomically) for a project run; return its path."""
