@@ -94,7 +94,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from ..loaders import load_grid
     from ..maps import dual_map, robustness_map, save_map
     from ..scenarios import load_project
-    from ..scenarios.compare import compare_scenarios, robustness
+    from ..scenarios.compare import compare_scenarios, publishable, robustness
     from ..scenarios.run import _safe, load_inputs, prepare_grid, run_scenario
 
     if (args.b is None) == (args.grid_after is None):
@@ -128,20 +128,20 @@ def compare_command(args: argparse.Namespace) -> int:
                      left_cells=left_cells, right_cells=right_cells,
                      column="poverty_rate" if left_cells is not None else None)
         save_map(m, tmp / "dual.html")
-        write_frame(cmp.changes, tmp / "changes.csv")
-        write_frame(cmp.pairs, tmp / "pairs.csv")
-        write_frame(cmp.cells, tmp / "cells.csv")
-        write_frame(pd.DataFrame([cmp.summary]), tmp / "summary.csv")
+        write_frame(publishable(cmp.changes), tmp / "changes.csv")
+        write_frame(publishable(cmp.pairs), tmp / "pairs.csv")
+        write_frame(publishable(cmp.cells), tmp / "cells.csv")
+        write_frame(publishable(pd.DataFrame([cmp.summary])), tmp / "summary.csv")
         # across every scenario of the project
         if args.b:
             results = {s.name: (ra if s.name == args.a else rb if s.name == args.b else run_scenario(s, grid, inputs))
                        for s in project.scenarios}
             rob = robustness(results, grid=grid)
-            layers = {"cells": rob.cells}
+            layers = {"cells": publishable(rob.cells)}
             if len(rob.core):
-                layers["core"] = rob.core
+                layers["core"] = publishable(rob.core)
             write_layers(layers, tmp / "robustness.gpkg")
-            write_frame(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore"),
+            write_frame(publishable(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore")),
                         tmp / "kept_by_every_scenario.csv")
             if len(rob.cells):
                 save_map(robustness_map(rob.cells, n_scenarios=len(rob.scenarios),

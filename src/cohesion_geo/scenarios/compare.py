@@ -59,11 +59,47 @@ __all__ = [
     "compare_vintages",
     "membership",
     "perturb_vintage",
+    "publishable",
     "robustness",
 ]
 
 #: Counts summed per side of a change (when present in the grid).
 _SUMS = ("ind", "men", "men_pauv")
+
+
+def publishable(frame: pd.DataFrame, /, *, min_households: int = 11) -> pd.DataFrame:
+    """Copy of a comparison or robustness table fit to publish (statistical secrecy).
+
+    For each group of count columns -- ``ind``/``men``/``men_pauv``, and the
+    same with the suffixes ``_a``, ``_b``, ``_gained``, ``_lost`` -- the three
+    counts are blanked (NaN) where the unit holds fewer than
+    ``min_households`` households (a 200 m cell of a robustness layer, the
+    cells a scenario gains or loses...). Units with no inhabitant and no
+    household at all (nothing gained) keep their zeros. Other columns are
+    unchanged; the input is not modified.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"ind_gained": [2.5, 0.0, 400.0], "men_gained": [0.9, 0.0, 180.0],
+    ...                   "men_pauv_gained": [0.3, 0.0, 40.0]})
+    >>> publishable(t)["men_pauv_gained"].tolist()
+    [nan, 0.0, 40.0]
+    """
+    out = frame.copy()
+    for suffix in ("", "_a", "_b", "_gained", "_lost"):
+        men = f"men{suffix}"
+        if men not in out.columns:
+            continue
+        m = pd.to_numeric(out[men], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        ind_col = f"ind{suffix}"
+        ind = (pd.to_numeric(out[ind_col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+               if ind_col in out.columns else np.zeros(len(out)))
+        empty = (m == 0) & (np.nan_to_num(ind) == 0)
+        small = ~(m >= min_households) & ~empty
+        for col in (ind_col, men, f"men_pauv{suffix}"):
+            if col in out.columns:
+                out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64").where(~small, np.nan)
+    return out
 
 
 def membership(result: Any, /) -> pd.DataFrame:

@@ -45,7 +45,7 @@ import pandas as pd
 
 from .._io import atomic_dir, write_frame, write_layers, write_text
 from ..errors import CohesionGeoWarning, ConfigError
-from .compare import Comparison, Robustness, compare_scenarios, robustness
+from .compare import Comparison, Robustness, compare_scenarios, publishable, robustness
 from .project import Project, Scenario, load_project
 
 __all__ = [
@@ -749,15 +749,16 @@ def _write_all(run: ProjectRun, folder: Path, *, progress: bool, report: bool) -
             write_text(Path(proj.path).read_text(encoding="utf-8"), folder / "project.toml")
         write_frame(run.summary(), folder / "summary.csv")
         if run.comparisons:
-            write_frame(pd.DataFrame([c.summary for c in run.comparisons]), folder / "comparison.csv")
+            write_frame(publishable(pd.DataFrame([c.summary for c in run.comparisons])), folder / "comparison.csv")
             for c in run.comparisons:
-                write_frame(c.changes, folder / f"changes_{_safe(c.a)}_vs_{_safe(c.b)}.csv")
+                write_frame(publishable(c.changes), folder / f"changes_{_safe(c.a)}_vs_{_safe(c.b)}.csv")
         rob = run.robustness
-        layers = {"cells": rob.cells}
+        layers = {"cells": publishable(rob.cells)}
         if isinstance(rob.core, gpd.GeoDataFrame) and len(rob.core):
-            layers["core"] = rob.core
+            layers["core"] = publishable(rob.core)
         write_layers(layers, folder / "robustness.gpkg")
-        write_frame(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore"), folder / "robustness.csv")
+        write_frame(publishable(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore")),
+                    folder / "robustness.csv")
         if len(rob.cells):
             m = robustness_map(rob.cells, n_scenarios=len(rob.scenarios),
                                quartiers=rob.core if isinstance(rob.core, gpd.GeoDataFrame) and len(rob.core) else None)
@@ -768,9 +769,9 @@ def _write_all(run: ProjectRun, folder: Path, *, progress: bool, report: bool) -
         if run.readjustment:
             rd = folder / "readjustment"
             rd.mkdir()
-            write_frame(pd.DataFrame([c.summary for c in run.readjustment]), rd / "summary.csv")
+            write_frame(publishable(pd.DataFrame([c.summary for c in run.readjustment])), rd / "summary.csv")
             for c in run.readjustment:
-                write_frame(c.changes, rd / f"changes_{_safe(c.summary.get('scenario', c.a))}.csv")
+                write_frame(publishable(c.changes), rd / f"changes_{_safe(c.summary.get('scenario', c.a))}.csv")
         bar.update(1)
         if report:
             _tick(bar, "report")

@@ -1,0 +1,74 @@
+"""Privacy of every file the Bordeaux demo publishes (review audit).
+
+Statistical secrecy (no count of poor households, no inhabitants or
+households, for a unit of fewer than 11 households) applies to the
+robustness layer and to the comparison tables as much as to ``cells.gpkg``;
+resident comments are quoted in ``report.html`` only when asked.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+
+from cohesion_geo.demo import run_demo
+from cohesion_geo.scenarios.compare import publishable
+
+
+def test_publishable_blanks_small_units_only():
+    t = pd.DataFrame({
+        "change_id": ["C1", "C2", "C3"],
+        "ind_gained": [2.5, 0.0, 400.0], "men_gained": [0.9, 0.0, 180.0], "men_pauv_gained": [0.3, 0.0, 40.0],
+        "ind_a": [1999.5, 30.0, 800.0], "men_a": [915.0, 10.0, 300.0], "men_pauv_a": [288.0, 4.0, 90.0],
+    })  # fmt: skip
+    out = publishable(t)
+    assert out["men_pauv_gained"].tolist()[1:] == [0.0, 40.0] and np.isnan(out.loc[0, "men_pauv_gained"])
+    assert np.isnan(out.loc[0, "ind_gained"]) and np.isnan(out.loc[0, "men_gained"])
+    assert out["men_pauv_a"].tolist()[0::2] == [288.0, 90.0] and np.isnan(out.loc[1, "men_pauv_a"])
+    assert t.loc[0, "men_pauv_gained"] == 0.3  # input untouched
+
+
+@pytest.fixture(scope="module")
+def demo(real_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "bdx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_demo(out, data_dir=real_data_dir, progress=False, echo=lambda s: None)
+    return res, out
+
+
+def test_robustness_layer_hides_cells_under_eleven_households(demo):
+    res, out = demo
+    cells = pyogrio.read_dataframe(out / "robustness.gpkg", layer="cells")
+    grid = pyogrio.read_dataframe(out / "inputs.gpkg", layer="cells", columns=["cell_id", "men", "men_pauv"],
+                                  read_geometry=False).set_index("cell_id")
+    men = cells["cell_id"].map(grid["men"])
+    small = (men < 11).to_numpy()
+    assert len(cells) == 364 and int(small.sum()) == 48  # Bordeaux 2015: 48 cells of some quartier are secret
+    assert cells.loc[small, ["ind", "men", "men_pauv"]].isna().all().all()
+    big = ~small
+    np.testing.assert_allclose(cells.loc[big, "men_pauv"], cells.loc[big, "cell_id"].map(grid["men_pauv"]))
+
+
+def test_change_tables_hide_gains_under_eleven_households(demo):
+    _, out = demo
+    ch = pd.read_csv(out / "changes_official_vs_poverty_bridged.csv").set_index("change_id")
+    # C13: official -> poverty_bridged gains 2.5 inhabitants in 0.9 households (0.3 poor ones)
+    assert ch.loc["C13", "status"] == "shrinking"
+    assert ch.loc["C13", ["ind_gained", "men_gained", "men_pauv_gained"]].isna().all()
+    assert ch.loc["C13", "men_pauv_lost"] > 0
+    for suffix in ("a", "b", "gained", "lost"):
+        m = ch[f"men_{suffix}"]
+        assert not ((m > 0) & (m < 11)).any()
+        assert ch.loc[m.isna(), f"men_pauv_{suffix}"].isna().all()
+
+
+def test_report_quotes_no_comment_by_default(demo):
+    _, out = demo
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "What residents report" in html  # the residents' section is there ...
+    assert "<blockquote>" not in html and "rue des Lilas" not in html  # ... without quoting anyone
