@@ -156,10 +156,16 @@ def test_same_seed_same_labels_any_thread_count():
     g = grid_graph(x, y)
     a = local_moran(v, graph=g, rng=123, n_jobs=1)
     b = local_moran(v, graph=g, rng=123, n_jobs=2)
-    c = local_moran(v, graph=g, rng=np.random.default_rng(123))
     pd.testing.assert_frame_equal(a, b)
-    pd.testing.assert_frame_equal(a, c)
-    for draws in ("cell", "esda"):
+    # "shared"/"cell": an int seed and default_rng(seed) are the same rng; the default
+    # "esda" uses an int seed as esda does (numba's np.random.seed), a Generator draws one
+    pd.testing.assert_frame_equal(
+        local_moran(v, graph=g, rng=123, draws="shared"),
+        local_moran(v, graph=g, rng=np.random.default_rng(123), draws="shared"),
+    )
+    c1 = local_moran(v, graph=g, rng=np.random.default_rng(7))
+    pd.testing.assert_frame_equal(c1, local_moran(v, graph=g, rng=np.random.default_rng(7)))
+    for draws in ("cell", "shared"):
         pd.testing.assert_frame_equal(
             local_moran(v, graph=g, rng=123, draws=draws, n_jobs=1),
             local_moran(v, graph=g, rng=123, draws=draws, n_jobs=2),
@@ -349,8 +355,8 @@ def test_validation_against_esda():
     """The one esda test (its numba kernels compile once, ~20 s): 2,000-cell field with holes.
 
     - local Moran I_i, Gi* G and z, global Moran I / z / p_norm: equal to 1e-10;
-    - draws="esda" with the same seed: esda's p-values exactly, labels 100 %;
-    - draws="shared" (default) and "cell": labels agree with esda as well as esda
+    - draws="esda" (default) with the same seed: esda's p-values exactly, labels 100 %;
+    - draws="shared" and "cell": labels agree with esda as well as esda
       agrees with itself under another seed (Monte Carlo noise), and >= 96 %.
     """
     esda = pytest.importorskip("esda")
@@ -398,3 +404,31 @@ def test_validation_against_esda():
     assert ours.EI == pytest.approx(gm.EI, abs=1e-12)
     assert ours.z == pytest.approx(gm.z_norm, abs=1e-8)
     assert ours.p_norm == pytest.approx(gm.p_norm, abs=1e-10)
+
+
+def test_esda_table_is_bit_exact_with_esda_vec_permutations():
+    """Our local-state Mersenne Twister table == esda.crand.vec_permutations, element for element.
+
+    Covers the edge sizes (n = 2, max_card = n - 1, n - 1 a power of two and one
+    above, seeds 0 and 2**32 - 1 and one above 2**32 taken modulo 2**32 as numba
+    does), 40 random (max_card, n, permutations, seed) with n <= 2,000 and up to
+    999 permutations, and large n with few permutations (n = 300,000).
+    vec_permutations alone compiles in ~3 s (not esda's LISA kernels).
+    """
+    crand = pytest.importorskip("esda.crand")
+    gen = np.random.default_rng(2024)
+    cases = [
+        (1, 2, 999, 0), (1, 3, 50, 5), (2, 3, 50, 7), (2, 4, 30, 1), (8, 9, 100, 2**32 - 1),
+        (10, 11, 30, 3), (5, 1025, 30, 2), (5, 1026, 30, 2), (3, 70_000, 5, 2**32 + 17),
+        (10, 300_000, 3, 123), (8, 250_000, 4, 1), (1, 300_000, 2, 0),
+    ]
+    for _ in range(40):
+        n = int(gen.integers(2, 2_000))
+        cases.append((int(gen.integers(1, min(10, n - 1) + 1)), n, int(gen.integers(1, 1_000)),
+                      int(gen.integers(0, 2**32))))
+    for max_card, n, perms, seed in cases:
+        ours = kernels.esda_permutation_table(max_card, n, perms, seed)
+        ref = crand.vec_permutations(max_card, n, perms, seed % 2**32)
+        assert ours.shape == (perms, max_card)
+        assert np.array_equal(ours, ref), (max_card, n, perms, seed)
+    assert set(np.unique(kernels.esda_permutation_table(3, 5, 200, 9))) == {0, 1, 2, 3}

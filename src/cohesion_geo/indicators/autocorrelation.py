@@ -10,21 +10,24 @@ neighbours are replaced by ``k`` distinct values drawn from the other ``n - 1``
 cells. Three ways to draw them (``draws``), all run by parallel numba kernels
 (:mod:`._autocorr_kernels`, compiled once per machine and cached):
 
-- ``"shared"`` (default): esda's scheme. One table of ``permutations`` rows of
-  ``max k`` distinct positions is drawn once and used by every cell (position
-  ``t`` means the ``t``-th of the other cells, i.e. ``t + (t >= i)``). The
-  per-cell loop then reads only that small table: the fastest scheme (about
-  1 s of CPU for 250,000 cells at 999 permutations).
+- ``"esda"`` (default): esda's own scheme and esda's own draws. One table of
+  ``permutations`` rows of ``max k`` distinct positions (position ``t`` means
+  the ``t``-th of the other cells, i.e. ``t + (t >= i)``), drawn by numba's
+  Mersenne Twister exactly as ``esda.crand`` draws it (bit-exact, from a
+  local-state reimplementation), and used by every cell. With the same integer
+  seed the p-values and labels are esda's own (``alternative="directed"``).
+  The table costs O(permutations x n) serial draws (about 0.6 s for 250,000
+  cells at 999 permutations, 9 s at national size); the per-cell loop reads
+  only that small table (about 1 s of CPU for 250,000 cells).
+- ``"shared"``: the same scheme with the table drawn from our own counter-based
+  generator in O(permutations x max k): slightly faster, but not esda's draws
+  (labels agree with esda as closely as esda with itself under another seed).
 - ``"cell"``: each cell draws its own positions from its own random stream
   (independent Monte Carlo errors between cells); about 5x more CPU, bound by
   random memory reads at national size.
-- ``"esda"``: the shared table drawn by numba's Mersenne Twister exactly as
-  ``esda.crand`` draws it, so that with the same integer seed the p-values are
-  esda's own (validation). Drawing it costs O(permutations x n) serial time
-  (about 6 s for 250,000 cells, minutes at national size).
 
-Validated against ``esda.Moran_Local`` (same statistic to 1e-10; ``"esda"``
-gives esda's p-values; ``"shared"`` and ``"cell"`` agree with esda on
+Validated against ``esda.Moran_Local`` (same statistic to 1e-10; ``"esda"``,
+the default, gives esda's p-values; ``"shared"`` and ``"cell"`` agree with esda on
 significance classes as closely as esda agrees with itself under another seed:
 at 999 permutations, about 98.5 % of cells of an autocorrelated field, the
 Monte Carlo limit). Random numbers depend only on the seed, so the same ``rng``
@@ -152,7 +155,7 @@ def _check_options(
     permutations: int,
     alternative: str,
     alpha: float | None = None,
-    draws: str = "shared",
+    draws: str = "esda",
 ) -> None:
     if draws not in _DRAWS:
         problems.add(f"draws must be one of {', '.join(_DRAWS)}; got {draws!r}")
@@ -473,7 +476,7 @@ def local_moran(
     alternative: Alternative = "two-sided",
     fdr: bool = False,
     transformation: Literal["r", "b", "o"] = "r",
-    draws: Draws = "shared",
+    draws: Draws = "esda",
     n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Local Moran's I (LISA) with conditional-randomisation p-values and cluster labels.
@@ -502,12 +505,13 @@ def local_moran(
         (column ``lisa_p_fdr``), isolates excluded from the count.
     transformation : {"r", "b", "o"}, default "r"
         Weights used: row-standardised, binary, or the graph's own.
-    draws : {"shared", "cell", "esda"}, default "shared"
-        How permutations are drawn (module docstring): ``"shared"`` one table
-        for all cells as esda does (fastest), ``"cell"`` independent draws per
-        cell, ``"esda"`` esda's own table (with an integer ``rng`` and
+    draws : {"esda", "shared", "cell"}, default "esda"
+        How permutations are drawn (module docstring): ``"esda"`` esda's own
+        table shared by all cells (with an integer ``rng`` and
         ``alternative="directed"`` it reproduces ``esda.Moran_Local(...,
-        seed=rng)``; O(permutations x n) serial cost, not for national size).
+        seed=rng)``; O(permutations x n) serial draws, ~9 s at national size),
+        ``"shared"`` the same scheme from our own generator (slightly faster,
+        not esda's draws), ``"cell"`` independent draws per cell.
     n_jobs : int, optional
         numba threads (-1: all; default: numba's setting).
 
@@ -584,7 +588,7 @@ def getis_ord_star(
     alpha: float = 0.05,
     alternative: Alternative = "two-sided",
     fdr: bool = False,
-    draws: Draws = "shared",
+    draws: Draws = "esda",
     n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Local Getis-Ord Gi* (the cell itself included) with z-scores and permutation p-values.
