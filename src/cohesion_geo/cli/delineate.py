@@ -93,6 +93,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         layer = "quartiers" if "quartiers" in names else None
     candidates = _read_vector(args.candidates, layer=layer)
     official = _read_vector(args.official, layer=args.official_layer)
+    if not len(official):
+        from ..errors import ValidationError
+
+        raise ValidationError(str(args.official), ["the official perimeter layer has no rows"])
     result = evaluate(candidates, official, grid=grid, official_id=args.official_id)
     print(str(result))
     for note in result.notes:

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 
 from .._validate import require_columns
-from ..errors import CRSError, ConfigError, MissingColumnsError
+from ..errors import CRSError, ConfigError, MissingColumnsError, ValidationError
 
 __all__ = ["EvaluationResult", "evaluate", "OFFICIAL_ID_COLUMNS", "OFFICIAL_NAME_COLUMNS"]
 
@@ -181,6 +181,10 @@ def evaluate(
         raise CRSError(f"grid: CRS {crs.to_string()} is geographic; areas need a projected CRS (to_crs)")
     cand = _polygons(candidates, "candidates", crs, notes)
     off = _polygons(official, "official perimeters", crs, notes)
+    if not len(off):
+        raise ValidationError("official perimeters", [
+            f"no polygon to evaluate against ({len(official)} rows, none with a geometry): "
+            "recall and coverage would be undefined"])
     if official_id is None:
         official_id = next((c for c in OFFICIAL_ID_COLUMNS if c in off.columns), None)
     elif official_id not in off.columns:
