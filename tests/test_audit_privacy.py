@@ -72,3 +72,24 @@ def test_report_quotes_no_comment_by_default(demo):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "What residents report" in html  # the residents' section is there ...
     assert "<blockquote>" not in html and "rue des Lilas" not in html  # ... without quoting anyone
+
+
+def test_mask_secret_blanks_the_rate_that_gives_the_population_back():
+    from cohesion_geo.maps import mask_secret
+
+    cells = pd.DataFrame({"cell_id": ["a", "b"], "ind": [8.0, 400.0], "men": [4.0, 180.0],
+                          "reports_n": [1.0, 6.0], "reports_per_1000": [125.0, 15.0], "reports_housing": [np.nan, 6.0]})
+    out = mask_secret(cells)
+    assert np.isnan(out.loc[0, "reports_per_1000"]) and out.loc[1, "reports_per_1000"] == 15.0
+    assert out["reports_n"].tolist() == [1.0, 6.0]  # the count itself stays (5-report rule for categories)
+
+
+def test_cells_layer_gives_no_population_of_secret_cells_back(demo):
+    _, out = demo
+    cells = pyogrio.read_dataframe(out / "official" / "cells.gpkg", read_geometry=False)
+    secret = cells["secret"].astype(bool) & (cells["reports_n"] > 0)
+    assert int(cells["secret"].astype(bool).sum()) == 2041 and int(secret.sum()) == 78  # Bordeaux 2015
+    assert cells.loc[secret, ["ind", "men", "reports_per_1000"]].isna().all().all()
+    shown = ~cells["secret"].astype(bool) & (cells["reports_n"] > 0)
+    np.testing.assert_allclose(cells.loc[shown, "reports_per_1000"],
+                               1000 * cells.loc[shown, "reports_n"] / cells.loc[shown, "ind"])

@@ -81,6 +81,10 @@ def secret_mask(
     return pd.Series(False, index=frame.index)
 
 
+#: Residents' columns computed with the population: blanked with the other statistics of a secret unit.
+_POPULATION_RATES = frozenset({"reports_per_1000"})
+
+
 def mask_secret(
     frame: pd.DataFrame,
     /,
@@ -95,7 +99,10 @@ def mask_secret(
     aggregates (``reports_*``, which follow the 5-report rule instead)
     become NaN (numbers) or None (text, categories such as ``lisa_cluster``
     or ``confrontation``) in the rows selected by :func:`secret_mask`,
-    including the household count itself. A boolean column ``secret`` is added.
+    including the household count itself. ``reports_per_1000`` is blanked
+    too: with ``reports_n`` it would give the population back
+    (``1000 * reports_n / reports_per_1000``). A boolean column ``secret``
+    is added.
     The input is not modified.
 
     Examples
@@ -114,7 +121,7 @@ def mask_secret(
         for col in out.columns:
             if (
                 col in keep
-                or str(col).startswith("reports_")
+                or (str(col).startswith("reports_") and col not in _POPULATION_RATES)
                 or col == getattr(out, "_geometry_column_name", "geometry")
             ):
                 continue
