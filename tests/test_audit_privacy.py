@@ -44,8 +44,7 @@ def demo(real_data_dir, tmp_path_factory):
 def test_robustness_layer_hides_cells_under_eleven_households(demo):
     res, out = demo
     cells = pyogrio.read_dataframe(out / "robustness.gpkg", layer="cells")
-    grid = pyogrio.read_dataframe(out / "inputs.gpkg", layer="cells", columns=["cell_id", "men", "men_pauv"],
-                                  read_geometry=False).set_index("cell_id")
+    grid = pd.DataFrame(res.run.grid)[["cell_id", "men", "men_pauv"]].set_index("cell_id")
     men = cells["cell_id"].map(grid["men"])
     small = (men < 11).to_numpy()
     assert len(cells) == 364 and int(small.sum()) == 48  # Bordeaux 2015: 48 cells of some quartier are secret
@@ -93,3 +92,20 @@ def test_cells_layer_gives_no_population_of_secret_cells_back(demo):
     shown = ~cells["secret"].astype(bool) & (cells["reports_n"] > 0)
     np.testing.assert_allclose(cells.loc[shown, "reports_per_1000"],
                                1000 * cells.loc[shown, "reports_n"] / cells.loc[shown, "ind"])
+
+
+def test_demo_inputs_follow_the_publication_rules(demo):
+    res, out = demo
+    cells = pyogrio.read_dataframe(out / "inputs.gpkg", layer="cells", read_geometry=False)
+    secret = cells["secret"].astype(bool).to_numpy()
+    assert int(secret.sum()) == 2041 and len(cells) == 6735
+    assert cells.loc[secret, ["ind", "men", "men_pauv", "ind_snv", "poverty_rate", "mean_std_living"]].isna().all().all()
+    assert cells.loc[secret, "cell_id"].notna().all() and cells.loc[secret, "commune"].notna().all()
+    assert cells.loc[~secret, "ind"].sum() == pytest.approx(725_085 - 20_138.5, abs=1)
+    by_cell = pyogrio.read_dataframe(out / "inputs.gpkg", layer="reports_by_cell")
+    assert "comment" not in by_cell.columns and "date" not in by_cell.columns
+    assert by_cell["reports_n"].sum() == 3000 and len(by_cell) == 1440 and by_cell["cell_id"].is_unique
+    cats = [c for c in by_cell.columns if c.startswith("reports_") and c != "reports_n"]
+    few = (by_cell["reports_n"] < 5).to_numpy()
+    assert int(few.sum()) == 1309 and by_cell.loc[few, cats].isna().all().all()
+    np.testing.assert_allclose(by_cell.loc[~few, cats].sum(axis=1), by_cell.loc[~few, "reports_n"])

@@ -101,16 +101,39 @@ def inputs_summary(inputs) -> pd.DataFrame:  # noqa: ANN001 - LoadedInputs
     return pd.DataFrame(rows, columns=["layer", "count", "what"])
 
 
+def _reports_by_cell(reports: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reports counted per 200 m cell, at the cell centre; categories hidden under 5 reports."""
+    from .loaders import coarsen_reports
+    from .maps._privacy import MIN_REPORTS_BREAKDOWN
+
+    coarse = coarsen_reports(reports)
+    if not len(coarse):
+        return gpd.GeoDataFrame({"cell_id": [], "reports_n": []}, geometry=[], crs=coarse.crs)
+    counts = pd.crosstab(coarse["cell_id"], coarse["category"].astype(str)).astype("float64")
+    counts.columns = [f"reports_{c}" for c in counts.columns]
+    n = counts.sum(axis=1)
+    counts = counts.where(n >= MIN_REPORTS_BREAKDOWN)  # no breakdown under 5 reports
+    centre = coarse.groupby("cell_id").geometry.first()
+    out = pd.concat([n.rename("reports_n"), counts], axis=1).reset_index()
+    return gpd.GeoDataFrame(out, geometry=centre.reindex(out["cell_id"]).to_numpy(), crs=coarse.crs)
+
+
 def write_inputs(inputs, path: str | os.PathLike) -> Path:  # noqa: ANN001 - LoadedInputs
     """Write the harmonised input layers to one GeoPackage, atomically.
 
-    Resident reports are written at their 200 m cell centre only, with their
-    category and date but **without** their free-text comment: a working file
-    must not locate nor quote a resident.
+    The file follows the publication rules of every other output: the cells'
+    statistics are blanked under 11 households (``secret`` set, as in the
+    scenarios' ``cells.gpkg``), and resident reports are only **counted per
+    200 m cell** (``reports_by_cell``: ``cell_id``, ``reports_n`` and
+    ``reports_<category>``, the categories hidden under 5 reports), at the
+    cell centre, without comment nor date: a published file must not locate,
+    quote or single out a resident.
     """
-    from .loaders import coarsen_reports
+    from .maps import mask_secret
+    from .maps._privacy import ID_COLUMNS
 
-    layers: dict[str, pd.DataFrame] = {"cells": inputs.grid}
+    id_like = {c for c in inputs.grid.columns if str(c).lower().startswith("id") or c in ("groupe", "urban_unit")}
+    layers: dict[str, pd.DataFrame] = {"cells": mask_secret(inputs.grid, keep=set(ID_COLUMNS) | id_like)}
     if inputs.iris is not None:
         layers["iris"] = inputs.iris
     if inputs.iris_income is not None:
@@ -118,8 +141,7 @@ def write_inputs(inputs, path: str | os.PathLike) -> Path:  # noqa: ANN001 - Loa
     if inputs.facilities is not None:
         layers["facilities"] = inputs.facilities
     if inputs.reports is not None:
-        coarse = coarsen_reports(inputs.reports).drop(columns=["comment"], errors="ignore")
-        layers["reports_by_cell"] = coarse
+        layers["reports_by_cell"] = _reports_by_cell(inputs.reports)
     if inputs.finance is not None:
         fin = inputs.finance
         if "commune" in inputs.grid:
