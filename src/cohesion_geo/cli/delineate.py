@@ -51,6 +51,7 @@ def _delineate(args: argparse.Namespace) -> int:
         vintage=args.vintage,
         national_median=args.national_median,
         urban_median=args.urban_median,
+        urban_unit_population=args.urban_unit_population,
         threshold=args.threshold,
         urban_units=urban_units,
         min_population=args.min_population,
@@ -135,6 +136,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="national median standard of living (default: built in per vintage, INSEE ERFS)")
     p.add_argument("--urban-median", type=float, metavar="EUR", default=None,
                    help="urban-unit median (default: estimated from the grid)")
+    p.add_argument("--urban-unit-population", type=float, metavar="N", default=None,
+                   help="inhabitants of the urban unit (INSEE), when the grid covers only part of it: "
+                   "from 5 million the decree's weights are reversed (default: the grid's sum)")
     p.add_argument("--threshold", type=float, metavar="EUR", default=None,
                    help="the threshold S itself (overrides the formula)")
     p.add_argument("--rule", choices=[r for r in RULES if r not in ("lisa_hh", "composite")], default="default")

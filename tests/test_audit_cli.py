@@ -1,0 +1,29 @@
+"""CLI options the decree needs (review audit)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pyogrio
+
+from cohesion_geo.cli import main
+from cohesion_geo.synthetic import synthetic_path
+
+
+def _thresholds(tmp_path, extra, capsys):
+    out = tmp_path / "q.gpkg"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["delineate", str(synthetic_path("grid")), "--national-median", "20000",
+                     "--urban-median", "18000", *extra, "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    params = pyogrio.read_dataframe(out, layer="params", read_geometry=False).set_index("key")["value"]
+    return json.loads(params["thresholds"])
+
+
+def test_urban_unit_population_switches_the_weights_from_five_million(tmp_path, capsys):
+    # a grid cut out of a larger unit (Paris) must be able to say how big the unit is
+    assert _thresholds(tmp_path, [], capsys) == {"study_area": 11_700.0}        # 0.6 * (14,000 + 5,400)
+    assert _thresholds(tmp_path, ["--urban-unit-population", "6000000"], capsys) == {"study_area": 11_200.0}
+    assert _thresholds(tmp_path, ["--urban-unit-population", "4999999"], capsys) == {"study_area": 11_700.0}
