@@ -109,3 +109,14 @@ def test_demo_inputs_follow_the_publication_rules(demo):
     few = (by_cell["reports_n"] < 5).to_numpy()
     assert int(few.sum()) == 1309 and by_cell.loc[few, cats].isna().all().all()
     np.testing.assert_allclose(by_cell.loc[~few, cats].sum(axis=1), by_cell.loc[~few, "reports_n"])
+
+
+def test_report_change_table_gives_no_count_for_a_tiny_gain(demo):
+    from cohesion_geo.scenarios.report import build_report
+
+    res, _ = demo
+    ctx = build_report(res.run, maps=False, profiles=False)
+    rows = {r["id"]: r for c in ctx["comparisons"] for r in c["rows"] if c["b"] == "poverty_bridged"}
+    assert rows["C13"]["ind_gained"] == "–" and rows["C13"]["pauv_gained"] == "–"  # 0.9 household gained
+    assert rows["C13"]["pauv_lost"] != "–"
+    assert rows["C1"]["ind_gained"] == "153" and rows["C1"]["pauv_gained"] == "12"  # 64 households: shown

@@ -419,8 +419,10 @@ def _param_text(v: Any) -> str:
 
 
 def _change_rows(cmp: Any) -> list[dict[str, Any]]:
+    from .compare import publishable
+
     rows = []
-    for _, ch in cmp.changes.iterrows():
+    for _, ch in publishable(cmp.changes).iterrows():  # no count for a gain or loss of < 11 households
         rows.append({
             "id": ch["change_id"],
             "status": ch["status"],
