@@ -44,6 +44,7 @@ from pyproj import CRS, Transformer
 from .._validate import Problems, example_rows, require_columns, to_numeric
 from ..cellid import cell_squares, parse_cell_ids
 from ..errors import CRSError, InputFormatError, ValidationError
+from ._common import apply_mapping
 from ._read import read_table
 
 __all__ = ["COUNT_COLUMNS", "detect_vintage", "harmonise_grid", "load_grid", "parse_columns"]
@@ -125,28 +126,6 @@ def parse_columns(spec: str | Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-def _apply_mapping(frame: pd.DataFrame, columns: Mapping[str, str], source: str) -> pd.DataFrame:
-    by_lower = {str(c).lower(): c for c in frame.columns}
-    rename: dict[str, str] = {}
-    missing = []
-    for canonical, src in columns.items():
-        real = src if src in frame.columns else by_lower.get(src.lower())
-        if real is None:
-            missing.append(src)
-        else:
-            rename[real] = canonical
-    if missing:
-        present = ", ".join(map(str, frame.columns))
-        raise ValidationError(
-            source,
-            [f"column mapping names absent column(s) {', '.join(map(repr, missing))}; present: {present}"],
-        )
-    # a mapped canonical name replaces any column already called so
-    clash = [c for c in rename.values() if c in frame.columns and c not in rename]
-    frame = frame.drop(columns=clash)
-    return frame.rename(columns=rename)
-
-
 def _check_extent(cells: pd.DataFrame, epsg: int, problems: Problems) -> None:
     """Flag cells whose corner lies outside the CRS's area of use."""
     crs = CRS.from_epsg(epsg)
@@ -222,7 +201,7 @@ def harmonise_grid(
         data = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     else:
         data = pd.DataFrame(frame).copy()
-    data = _apply_mapping(data, mapping, source)
+    data = apply_mapping(data, mapping, source=source)
     lower = {}
     for col in data.columns:
         name = str(col) if str(col) in mapping else str(col).lower()
