@@ -325,13 +325,13 @@ def quartier_capacity(
     out["finance_missing"] = pd.array(missing.reindex(out.index).to_numpy(dtype=object), dtype="string")
     has_missing = out["finance_missing"].notna().to_numpy()
     out.loc[has_missing, value_cols] = np.nan
-    main = per.sort_values(["q", "share", "commune"], ascending=[True, False, True]).drop_duplicates("q")
+    ordered = per.sort_values(["q", "share", "commune"], ascending=[True, False, True])
+    main = ordered.drop_duplicates("q")
     out["commune_main"] = pd.array(main.set_index("q")["commune"].reindex(out.index).to_numpy(dtype=object),
                                    dtype="string")
     names = cap["commune_name"] if "commune_name" in cap.columns else pd.Series(dtype="string")
     out["commune_main_name"] = pd.array(
         out["commune_main"].map(names).to_numpy(dtype=object, na_value=None), dtype="string")
-    ordered = per.sort_values(["q", "share", "commune"], ascending=[True, False, True])
     labels = pd.Series([_fmt_share(c, v) for c, v in zip(ordered["commune"], ordered["share"], strict=True)],
                        index=ordered.index, dtype=object)
     shares = labels.groupby(ordered["q"].to_numpy(), sort=True).agg("; ".join) if len(per) else \
