@@ -141,3 +141,14 @@ def test_point_layer_input(tmp_path: Path) -> None:
     assert f.crs.to_epsg() == 2154  # geographic layers are projected
     assert f["typequ"].tolist() == ["F121"] and f["quality"].tolist() == ["Bonne"]
     assert pd.isna(f["urban_unit"].iloc[0])
+
+
+def test_non_point_layer_refused(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame(
+        {"TYPEQU": ["F121", "F303"], "DEPCOM": ["33063", "33318"]},
+        geometry=[shapely.Point(-0.57, 44.84), shapely.box(-0.6, 44.8, -0.5, 44.9)],
+        crs=4326,
+    )
+    gdf.to_file(tmp_path / "bpe.gpkg", engine="pyogrio")
+    with pytest.raises(ValidationError, match="not points in 1 row, e.g. row 2 \\('Polygon'\\)"):
+        load_facilities(tmp_path / "bpe.gpkg")

@@ -11,8 +11,10 @@ import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .._validate import Problems, example_rows
 from ..errors import DroppedRowsWarning, ValidationError
@@ -25,6 +27,7 @@ __all__ = [
     "find_column",
     "normalise_codes",
     "normalise_label",
+    "point_xy",
     "text",
 ]
 
@@ -159,6 +162,30 @@ def lower_columns(frame: pd.DataFrame, *, keep: Iterable[str] = ()) -> pd.DataFr
     if dup.any():
         out = out.loc[:, ~np.asarray(dup)]
     return out
+
+
+def point_xy(geoms: gpd.GeoSeries, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
+    """``x``, ``y`` of point geometries, NaN where missing or empty; other geometry types go to ``problems``.
+
+    Examples
+    --------
+    >>> p = Problems("t.gpkg")
+    >>> xs, ys = point_xy(gpd.GeoSeries([shapely.Point(1, 2), None, shapely.box(0, 0, 1, 1)]), p)
+    >>> xs.tolist()[:2], p.items
+    ([1.0, nan], ["geometries that are not points in 1 row, e.g. row 3 ('Polygon')"])
+    """
+    missing = (geoms.isna() | geoms.is_empty).to_numpy()
+    kinds = geoms.geom_type
+    not_point = (~kinds.isin(["Point"]) & ~missing).to_numpy()
+    if not_point.any():
+        problems.add(
+            "geometries that are not points in "
+            + example_rows(not_point, labels=list(kinds.astype("string").to_numpy()))
+        )
+    arr = geoms.to_numpy()
+    xs = np.where(missing, np.nan, shapely.get_x(arr))
+    ys = np.where(missing, np.nan, shapely.get_y(arr))
+    return xs, ys
 
 
 def drop_for_reasons(

@@ -30,7 +30,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from pyproj import CRS, Transformer
 
 from .._validate import Problems, example_rows, require_columns, require_projected, to_numeric
@@ -42,6 +41,7 @@ from ._common import (
     find_column,
     lower_columns,
     normalise_codes,
+    point_xy,
     text,
 )
 from ._read import read_table
@@ -158,20 +158,10 @@ def load_facilities(
     if is_geo:
         gframe: gpd.GeoDataFrame = frame  # type: ignore[assignment]
         geoms = gpd.GeoSeries(gframe.geometry.to_numpy(), crs=gframe.crs if gframe.crs is not None else target)
-        missing_geom = (geoms.isna() | geoms.is_empty).to_numpy()
-        kinds = geoms.geom_type
-        not_point = (~kinds.isin(["Point"]) & ~missing_geom).to_numpy()
-        if not_point.any():
-            problems.add(
-                "geometries that are not points in "
-                + example_rows(not_point, labels=list(kinds.astype("string").to_numpy()))
-            )
-        problems.raise_if_any()
         if not CRS.from_user_input(geoms.crs).is_projected:
             geoms = geoms.to_crs(target)
-        arr = geoms.to_numpy()
-        xs = np.where(missing_geom, np.nan, shapely.get_x(arr))
-        ys = np.where(missing_geom, np.nan, shapely.get_y(arr))
+        xs, ys = point_xy(geoms, problems)
+        problems.raise_if_any()
         out_crs = CRS.from_user_input(geoms.crs)
         data = pd.DataFrame(gframe.drop(columns=gframe.geometry.name))
     else:

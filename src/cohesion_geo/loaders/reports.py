@@ -52,7 +52,7 @@ from pyproj import CRS
 from .._validate import Problems, drop_rows, example_rows, require_projected, to_numeric
 from ..cellid import cell_ids
 from ..errors import CohesionGeoWarning, CRSError, InputFormatError, ValidationError
-from ._common import drop_for_reasons, find_column, normalise_label, text
+from ._common import drop_for_reasons, find_column, normalise_label, point_xy, text
 from ._read import read_table
 from .facilities import area_of_use_bounds
 
@@ -333,17 +333,7 @@ def load_reports(
         if layer_crs is None:
             raise CRSError(f"{src}: the layer has no CRS; give it with crs=... (e.g. 4326 or 2154)")
         geoms = gpd.GeoSeries(gframe.geometry.to_numpy(), crs=layer_crs)
-        missing_geom = (geoms.isna() | geoms.is_empty).to_numpy()
-        kinds = geoms.geom_type
-        not_point = (~kinds.isin(["Point"]) & ~missing_geom).to_numpy()
-        if not_point.any():
-            problems.add(
-                "geometries that are not points in "
-                + example_rows(not_point, labels=list(kinds.astype("string").to_numpy()))
-            )
-        arr = geoms.to_numpy()
-        xs = np.where(missing_geom, np.nan, shapely.get_x(arr))
-        ys = np.where(missing_geom, np.nan, shapely.get_y(arr))
+        xs, ys = point_xy(geoms, problems)
         src_crs = CRS.from_user_input(layer_crs)
         data = pd.DataFrame(gframe.drop(columns=gframe.geometry.name))
         coord_cols: list[str] = []
