@@ -16,7 +16,6 @@ Columns produced by :func:`facility_access`:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -28,8 +27,8 @@ from scipy.spatial import cKDTree
 
 from .._validate import check_same_crs, drop_rows, require_projected
 from ..errors import MissingColumnsError, ValidationError
+from .graph import _id_epsg
 
-_ID_CRS = re.compile(r"^CRS(\d{4,6})RES(\d+)m")
 
 __all__ = [
     "facilities_within",
@@ -103,8 +102,8 @@ def _points(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     and much faster than computing 2 million centroids).
     """
     if isinstance(frame, gpd.GeoDataFrame) and {"cell_x", "cell_y", "cell_size", "cell_id"} <= set(frame.columns):
-        m = _ID_CRS.match(str(frame["cell_id"].iloc[0])) if len(frame) else None
-        if m and frame.crs is not None and frame.crs.equals(CRS.from_epsg(int(m.group(1)))):
+        epsg = _id_epsg(frame["cell_id"])
+        if epsg is not None and frame.crs is not None and frame.crs.equals(CRS.from_epsg(epsg)):
             half = frame["cell_size"].to_numpy(dtype="float64") / 2
             return np.column_stack([frame["cell_x"].to_numpy(dtype="float64") + half,
                                     frame["cell_y"].to_numpy(dtype="float64") + half])

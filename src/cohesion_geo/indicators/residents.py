@@ -32,7 +32,6 @@ Lambert-93, their ids in LAEA).
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
 from os import PathLike
@@ -48,6 +47,7 @@ from .._io import atomic_path
 from ..errors import ConfigError, CRSError, DroppedRowsWarning, MissingColumnsError, ValidationError
 from ..loaders.reports import CATEGORIES  # the nine canonical report categories
 from .aggregate import SECRET_MIN_HOUSEHOLDS, aggregate
+from .graph import _id_epsg
 
 __all__ = [
     "CATEGORIES",
@@ -70,8 +70,6 @@ MIN_REPORTS = 5
 #: Classes of the confrontation layer, in order.
 CONFRONTATION_CLASSES: tuple[str, ...] = ("both", "statistics_only", "residents_only", "neither")
 
-_ID_CRS = re.compile(r"^CRS(\d{4,6})RES(\d+)m")
-
 
 def _grid_frame(grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int, CRS]:
     """Cell corners, size and the CRS of the cell coordinates."""
@@ -87,11 +85,7 @@ def _grid_frame(grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int, CRS]:
     if np.unique(sizes).size > 1:
         raise ValidationError("grid", ["cells of several sizes; one grid, one cell size"])
     size = int(sizes[0])
-    epsg = 3035
-    if "cell_id" in grid.columns:
-        m = _ID_CRS.match(str(grid["cell_id"].iloc[0]))
-        if m:
-            epsg = int(m.group(1))
+    epsg = (_id_epsg(grid["cell_id"]) if "cell_id" in grid.columns else None) or 3035
     return (grid["cell_x"].to_numpy(dtype="int64"), grid["cell_y"].to_numpy(dtype="int64"),
             size, CRS.from_epsg(epsg))
 

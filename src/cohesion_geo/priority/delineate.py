@@ -25,7 +25,6 @@ The result depends on the cells, never on the order of the rows.
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from rasterio import features
 
 from .._validate import Problems, example_rows
 from ..errors import CohesionGeoWarning, ConfigError, MissingColumnsError
+from ..indicators.graph import _id_epsg
 from . import grouping as G
 from .raster import GridRaster
 from .rules import DEFAULT_POVERTY_LEVEL, RULES, Rule, RuleInputs, get_rule
@@ -58,8 +58,6 @@ log = logging.getLogger(__name__)
 #: Why a cell is in a quartier (column ``reason`` of :attr:`DelineationResult.cells`).
 REASONS: tuple[str, ...] = ("flagged", "grown", "bridged", "filled", "enclave")
 _CODE = {name: i + 1 for i, name in enumerate(REASONS)}
-
-_ID_CRS = re.compile(r"^CRS(\d{4,6})RES")
 
 
 @dataclass
@@ -178,14 +176,6 @@ def _positional(values: pd.Series | np.ndarray, grid: pd.DataFrame, what: str) -
     if arr.shape[0] != len(grid):
         raise ConfigError(f"{what} has {arr.shape[0]} values, the grid {len(grid)} cells")
     return pd.Series(arr, name=what)
-
-
-def _cell_epsg(grid: pd.DataFrame) -> int:
-    if "cell_id" in grid.columns and len(grid):
-        m = _ID_CRS.match(str(grid["cell_id"].iloc[0]))
-        if m:
-            return int(m.group(1))
-    return 3035
 
 
 def _check_grid(grid: pd.DataFrame) -> None:
@@ -705,7 +695,7 @@ def delineate(
         g, cell_zone, n_zones, qid_of, unit, s_cell, line_s, the_rule.name, imputed_cells, inside
     )
     geoms = _zone_geometries(zone_r, ras, n_zones)
-    epsg = _cell_epsg(g)
+    epsg = _id_epsg(g["cell_id"]) or 3035
     gq = gpd.GeoDataFrame(quartiers, geometry=geoms, crs=f"EPSG:{epsg}")
     target_crs = getattr(grid, "crs", None)
     if target_crs is not None and gq.crs is not None and not gq.crs.equals(target_crs):
