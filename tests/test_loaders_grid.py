@@ -178,7 +178,6 @@ def test_all_problems_reported_at_once(tmp_path):
     assert "unparseable cell ids" in text and "'CRS3035RES200mX12'" in text
     assert "duplicate cell ids in 2 rows, e.g. rows 1, 4" in text
     assert "column 'ind': non-numeric values in 1 row, e.g. row 2 ('abc')" in text
-    assert "column 'men': negative values in 1 row, e.g. row 3" in text
     assert "column 'men': negative values in 1 row, e.g. row 3 (-1.0)" in text
     assert "men_pauv > men (more poor households than households) in 2 rows, e.g. rows 1, 3" in text
 

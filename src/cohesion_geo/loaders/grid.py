@@ -242,8 +242,7 @@ def harmonise_grid(
         over = (data["men_pauv"] > data["men"] + 1e-6).to_numpy()
         if over.any():
             problems.add("men_pauv > men (more poor households than households) in " + example_rows(over))
-    if "ind" in data and "men" in data:
-        pass  # imputed cells may hold fewer individuals than households after smoothing
+    # no ind >= men check: imputed cells may hold fewer individuals than households after smoothing
     if "poverty_rate" in data and "men_pauv" not in data:
         high = (data["poverty_rate"] > 1).to_numpy()
         if high.any():
