@@ -593,17 +593,16 @@ def write_scenario(result: ScenarioResult, folder: str | os.PathLike, /, *, titl
     _raster(pd.to_numeric(values, errors="coerce"), result.grid, folder / "rasters" / "quartiers.tif",
             f"rank of the candidate quartier holding the cell, scenario {result.name}")
     written["rasters/quartiers.tif"] = folder / "rasters" / "quartiers.tif"
-    cells_for_map = _published_cells(result.grid)
-    m = quartiers_map(result.quartiers, cells=cells_for_map, reports_per_cell=reports_layer,
+    m = quartiers_map(result.quartiers, cells=pub, reports_per_cell=reports_layer,
                       title=title or result.scenario.title)
     written["map.html"] = save_map(m, folder / "map.html")
     print_maps = {"poverty_rate": "poverty rate", "lisa_cluster": "LISA clusters of the poverty score",
                   "confrontation": "statistics vs residents"}  # fmt: skip
     for column, label in print_maps.items():
-        if column in cells_for_map.columns and cells_for_map[column].notna().any():
+        if column in pub.columns and pub[column].notna().any():
             name = f"map_{column}.png"
             written[name] = static_map(
-                cells_for_map, column=column, quartiers=result.quartiers.to_crs(cells_for_map.crs),
+                pub, column=column, quartiers=result.quartiers.to_crs(pub.crs),
                 path=folder / name, title=f"{title or result.scenario.title}: {label}",
                 source=_source_line(result.grid),
             )
