@@ -52,6 +52,23 @@ def run(grid: pd.DataFrame, **kw) -> object:
     return delineate(grid, **kw)
 
 
+def ringed_core(*, pop: float) -> pd.DataFrame:
+    """A 3x3 poor core (9,000 EUR) inside a ring of 16 cells at 16,000 EUR; poverty 0.1 everywhere."""
+    grid = picture_grid(
+        """
+        RRRRR
+        RPPPR
+        RPPPR
+        RPPPR
+        RRRRR
+        """,
+        pop=pop,
+    )
+    grid.loc[grid.mean_std_living == RICH, "mean_std_living"] = 16_000.0
+    grid["poverty_rate"] = 0.1
+    return grid
+
+
 TWO_BLOCKS = """
 PPPRPPP
 PPPRPPP
@@ -191,16 +208,7 @@ def test_growth_stops_when_zone_mean_would_cross_the_line() -> None:
 
 
 def test_default_rule_growth_uses_zone_mean_against_k_times_s() -> None:
-    pic = """
-    RRRRR
-    RPPPR
-    RPPPR
-    RPPPR
-    RRRRR
-    """
-    grid = picture_grid(pic, pop=100)
-    grid.loc[grid.mean_std_living == RICH, "mean_std_living"] = 16_000.0
-    grid["poverty_rate"] = 0.1
+    grid = ringed_core(pop=100)
     # default: line = 1.25 x 12,000 = 15,000 (the ring at 16,000 is above it: not a core);
     # neighbours below 1.45 x 12,000 = 17,400 may join while the zone mean stays below 15,000:
     # (81,000 + 16,000 k) / (9 + k) < 15,000 <=> k < 54, so the whole rook ring (12 cells,
@@ -401,16 +409,7 @@ def test_peel_boundary_drops_only_rich_edge_cells() -> None:
 def test_peel_option_removes_better_off_fringe() -> None:
     # 3x3 poor core (9,000) with a rook ring at 16,000 grown in by the default rule (line 15,000);
     # peel=1.3 (15,600 EUR) drops the grown ring again: its cells are all on the edge
-    pic = """
-    RRRRR
-    RPPPR
-    RPPPR
-    RPPPR
-    RRRRR
-    """
-    grid = picture_grid(pic, pop=120)
-    grid.loc[grid.mean_std_living == RICH, "mean_std_living"] = 16_000.0
-    grid["poverty_rate"] = 0.1
+    grid = ringed_core(pop=120)
     assert run(grid, rule="default").quartiers["n_cells"].iloc[0] == 21
     peeled = run(grid, rule="default", peel=1.3)
     assert peeled.quartiers["n_cells"].iloc[0] == 9 and set(peeled.cells["reason"]) == {"flagged"}
