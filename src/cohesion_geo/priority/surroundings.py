@@ -624,6 +624,7 @@ def surroundings_of_cells(
     pq, pc = pairs["quartier"].to_numpy(), pairs["cell"].to_numpy()
 
     members = np.flatnonzero(cq >= 0)
+    q_cells = np.bincount(cq[members], minlength=nq)
     q_sums = _sums(measures, cq[members], members, nq)
     ring_sums = _sums(measures, pq[in_ring], pc[in_ring], nq)
     ring_cells = np.bincount(pq[in_ring], minlength=nq)
@@ -644,14 +645,14 @@ def surroundings_of_cells(
         np.add.at(pop, (cq[members][ok], mem_uu[ok]), measures["ind"][members][ok] + 1e-9)
         has = pop.sum(axis=1) > 0
         q_uu[has] = pop[has].argmax(axis=1)
-    no_uu = (q_uu < 0) & (np.bincount(cq[members], minlength=nq) > 0)
+    no_uu = (q_uu < 0) & (q_cells > 0)
     if urban_units is not None and no_uu.any():
         names = quartier_ids.to_numpy()[no_uu][:5].tolist()
         warnings.warn(
             f"{int(no_uu.sum())} quartiers lie in communes missing from the urban-unit table "
             f"(e.g. {names}); their urban-unit figures are missing",
             CohesionGeoWarning, stacklevel=2)
-    empty = np.bincount(cq[members], minlength=nq) == 0
+    empty = q_cells == 0
     if empty.any():
         names = quartier_ids.to_numpy()[empty][:5].tolist()
         warnings.warn(f"{int(empty.sum())} quartiers hold no grid cell (e.g. {names}); "
@@ -661,7 +662,7 @@ def surroundings_of_cells(
     rs = _stats(ring_sums, nq, secret=True)
     out = pd.DataFrame(index=quartier_ids.index)
     out["q_ind"] = q_sums["ind"]
-    out["q_cells"] = np.bincount(cq[members], minlength=nq).astype(np.int64)
+    out["q_cells"] = q_cells.astype(np.int64)
     out["urban_unit"] = pd.array([uu_labels[i] if i >= 0 else None for i in q_uu], dtype="string")
     for key in ("std_living", "poverty_rate", "social_housing"):
         out[f"q_{key}"] = qs[key]
