@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS, Transformer
 
 from .._validate import Problems, example_rows
 from ..errors import DroppedRowsWarning, ValidationError
@@ -23,6 +24,7 @@ __all__ = [
     "COMMUNE_PATTERN",
     "IRIS_PATTERN",
     "apply_mapping",
+    "area_of_use_bounds",
     "drop_for_reasons",
     "find_column",
     "normalise_codes",
@@ -162,6 +164,16 @@ def lower_columns(frame: pd.DataFrame, *, keep: Iterable[str] = ()) -> pd.DataFr
     if dup.any():
         out = out.loc[:, ~np.asarray(dup)]
     return out
+
+
+def area_of_use_bounds(crs: CRS, *, margin: float = 1e5) -> tuple[float, float, float, float] | None:
+    """Bounds of ``crs``'s area of use in its own coordinates (plus ``margin`` metres)."""
+    area = crs.area_of_use
+    if area is None:
+        return None
+    tr = Transformer.from_crs(4326, crs, always_xy=True)
+    xmin, ymin, xmax, ymax = tr.transform_bounds(area.west, area.south, area.east, area.north)
+    return xmin - margin, ymin - margin, xmax + margin, ymax + margin
 
 
 def point_xy(geoms: gpd.GeoSeries, problems: Problems) -> tuple[np.ndarray, np.ndarray]:

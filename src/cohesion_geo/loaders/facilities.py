@@ -30,13 +30,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from .._validate import Problems, example_rows, require_columns, require_projected, to_numeric
 from ..errors import ValidationError
 from ._common import (
     COMMUNE_PATTERN,
     IRIS_PATTERN,
+    area_of_use_bounds,
     drop_for_reasons,
     find_column,
     lower_columns,
@@ -69,16 +70,6 @@ def parse_types(types: str | Iterable[str] | None) -> tuple[str, ...] | None:
     parts = types.split(",") if isinstance(types, str) else list(types)
     out = tuple(str(p).strip().upper() for p in parts if str(p).strip())
     return out or None
-
-
-def area_of_use_bounds(crs: CRS, *, margin: float = 1e5) -> tuple[float, float, float, float] | None:
-    """Bounds of ``crs``'s area of use in its own coordinates (plus ``margin`` metres)."""
-    area = crs.area_of_use
-    if area is None:
-        return None
-    tr = Transformer.from_crs(4326, crs, always_xy=True)
-    xmin, ymin, xmax, ymax = tr.transform_bounds(area.west, area.south, area.east, area.north)
-    return xmin - margin, ymin - margin, xmax + margin, ymax + margin
 
 
 def load_facilities(

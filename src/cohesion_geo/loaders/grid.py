@@ -39,12 +39,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from .._validate import Problems, example_rows, require_columns, to_numeric
 from ..cellid import cell_squares, parse_cell_ids
 from ..errors import CRSError, InputFormatError, ValidationError
-from ._common import apply_mapping
+from ._common import apply_mapping, area_of_use_bounds
 from ._read import read_table
 
 __all__ = ["COUNT_COLUMNS", "detect_vintage", "harmonise_grid", "load_grid", "parse_columns"]
@@ -129,17 +129,14 @@ def parse_columns(spec: str | Mapping[str, str] | None) -> dict[str, str]:
 def _check_extent(cells: pd.DataFrame, epsg: int, problems: Problems) -> None:
     """Flag cells whose corner lies outside the CRS's area of use."""
     crs = CRS.from_epsg(epsg)
-    area = crs.area_of_use
-    if area is None:
+    bounds = area_of_use_bounds(crs)
+    if bounds is None:
         return
-    tr = Transformer.from_crs(4326, crs, always_xy=True)
-    xmin, ymin, xmax, ymax = tr.transform_bounds(area.west, area.south, area.east, area.north)
-    out = ~(
-        cells["cell_x"].between(xmin - 1e5, xmax + 1e5) & cells["cell_y"].between(ymin - 1e5, ymax + 1e5)
-    )
+    xmin, ymin, xmax, ymax = bounds
+    out = ~(cells["cell_x"].between(xmin, xmax) & cells["cell_y"].between(ymin, ymax))
     if out.any():
         problems.add(
-            f"cell coordinates outside the area of use of EPSG:{epsg} ({area.name}) in "
+            f"cell coordinates outside the area of use of EPSG:{epsg} ({crs.area_of_use.name}) in "
             + example_rows(out.to_numpy(), labels=list(cells["cell_id"].to_numpy()))
         )
 

@@ -52,9 +52,8 @@ from pyproj import CRS
 from .._validate import Problems, drop_rows, example_rows, require_projected, to_numeric
 from ..cellid import cell_ids
 from ..errors import CohesionGeoWarning, CRSError, InputFormatError, ValidationError
-from ._common import drop_for_reasons, find_column, normalise_label, point_xy, text
+from ._common import area_of_use_bounds, drop_for_reasons, find_column, normalise_label, point_xy, text
 from ._read import read_table
-from .facilities import area_of_use_bounds
 
 __all__ = [
     "CATEGORIES",
