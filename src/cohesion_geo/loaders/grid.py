@@ -342,7 +342,7 @@ def load_grid(
     --------
     >>> from cohesion_geo.synthetic import synthetic_path
     >>> grid = load_grid(synthetic_path("grid"))
-    >>> grid.crs.to_epsg(), grid["cell_size"].iloc[0]
+    >>> grid.crs.to_epsg(), int(grid["cell_size"].iloc[0])
     (3035, 200)
     """
     path = Path(path)
