@@ -5,9 +5,8 @@ Usage::
     python benchmarks/bench_loaders.py [--cells N] [--seed S] [--reports R] [--keep DIR]
 
 Writes a SYNTHETIC national-size grid in the raw Filosofi 2015 layout (38
-columns, from :func:`cohesion_geo.synthetic.grid.make_grid`; a small seeded
-fallback generator when that module is absent) to a temporary folder as CSV
-and as GeoParquet (same columns plus the 200 m squares), then times
+columns, from :func:`cohesion_geo.synthetic.grid.make_grid`) to a temporary
+folder as CSV and as GeoParquet (same columns plus the 200 m squares), then times
 :func:`cohesion_geo.loaders.load_grid` on each (validation, canonical names,
 derived measures and, for the CSV, the squares built from the ids). Also times
 the resident-report loader on R synthetic reports and the DGCL finance table
@@ -33,32 +32,6 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _fallback_grid(n_cells: int, seed: int) -> pd.DataFrame:
-    """Vectorised seeded grid in the raw 2015 layout (used only without cohesion_geo.synthetic)."""
-    gen = np.random.default_rng(seed)
-    side = int(np.ceil(np.sqrt(n_cells / 0.2)))
-    keep = np.sort(gen.choice(side * side, size=n_cells, replace=False))
-    rows, cols = np.divmod(keep, side)
-    x = 3_200_000 + 200 * cols.astype("int64")
-    y = 2_100_000 + 200 * rows.astype("int64")
-    ids = "CRS3035RES200mN" + pd.Series(y).astype(str) + "E" + pd.Series(x).astype(str)
-    men = np.round(gen.gamma(1.2, 20.0, n_cells), 1)
-    ind = np.round(men * gen.uniform(1.6, 2.8, n_cells), 1)
-    return pd.DataFrame(
-        {
-            "Idcar_200m": ids,
-            "IdINSPIRE": ids,
-            "I_est_cr": (men < 11).astype("int64"),
-            "Depcom": pd.Series(gen.integers(1001, 95_999, n_cells)).astype(str).str.zfill(5),
-            "Ind": ind,
-            "Men": men,
-            "Men_pauv": np.round(men * gen.beta(2, 10, n_cells), 1),
-            "Ind_snv": np.round(ind * gen.lognormal(np.log(21_000), 0.25, n_cells), 1),
-            "Log_soc": np.round(men * gen.beta(1, 6, n_cells), 1),
-        }
-    )
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cells", type=int, default=2_000_000)
@@ -70,24 +43,15 @@ def main() -> None:
     from cohesion_geo.cellid import cell_squares
     from cohesion_geo.datasets import REAL_FILES, data_dir
     from cohesion_geo.loaders import load_finance, load_grid, load_reports
-
-    try:
-        from cohesion_geo.synthetic.grid import make_grid
-
-        generator = "cohesion_geo.synthetic.grid.make_grid"
-    except ImportError:  # pragma: no cover - only before the synthetic module exists
-        make_grid = None
-        generator = "fallback generator in bench_loaders.py"
+    from cohesion_geo.synthetic.grid import make_grid
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, pandas {pd.__version__}")  # fmt: skip
-    rows: list[tuple[str, float, int]] = []
 
     def timed(label: str, n: int, fn):  # noqa: ANN001, ANN202
         t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-        rows.append((label, dt, n))
         print(f"{label:<52s} {dt:8.2f} s wall {cpu:8.2f} s CPU {n / dt:>11,.0f} rows/s  "
               f"peak RSS {_peak_mb():,.0f} MB", flush=True)
         return out
@@ -101,9 +65,9 @@ def main() -> None:
         n = args.cells
         raw = timed(
             f"generate {n:,} SYNTHETIC cells (not a loader)", n,
-            lambda: make_grid(n_cells=n, seed=args.seed) if make_grid else _fallback_grid(n, args.seed),
+            lambda: make_grid(n_cells=n, seed=args.seed),
         )  # fmt: skip
-        print(f"  generator: {generator}; {raw.shape[1]} columns (raw Filosofi 2015 layout)")
+        print(f"  generator: cohesion_geo.synthetic.grid.make_grid; {raw.shape[1]} columns (raw Filosofi 2015 layout)")
         csv_path = folder / "synthetic_filosofi2015_200m.csv"
 
         def _write_csv() -> None:  # pyarrow's writer: pandas' to_csv takes minutes at this size
