@@ -32,7 +32,7 @@ from .._validate import require_columns
 from ..errors import ValidationError
 from .capacity import CAPACITY_OUTPUT_COLUMNS, cell_communes, commune_capacity, quartier_capacity
 from .score import COMPONENTS, priority_score
-from .surroundings import RING_DISTANCE, SituationThresholds, assign_cells, surroundings_of_cells
+from .surroundings import RING_DISTANCE, SituationThresholds, _cell_positions, assign_cells, surroundings_of_cells
 
 __all__ = [
     "RESIDENT_OUTPUT_COLUMNS",
@@ -90,14 +90,16 @@ def _align_residents(residents: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFram
     if "cell_id" in table.columns:
         if table["cell_id"].duplicated().any():
             raise ValidationError("residents", ["column 'cell_id': duplicated cell ids"])
-        pos = pd.Index(table["cell_id"].astype(str)).get_indexer(grid["cell_id"].astype(str))
-        cols = [c for c in ("reports_n", "confrontation") if c in table.columns]
+        row = _cell_positions(grid, table["cell_id"])  # grid row of each table row, -1 when absent
+        hit = row >= 0
         out = pd.DataFrame(index=grid.index)
-        for c in cols:
-            vals = table[c].to_numpy(dtype=object if c == "confrontation" else "float64",
-                                     na_value=None if c == "confrontation" else np.nan)
-            out[c] = np.where(pos >= 0, vals[np.maximum(pos, 0)], None if c == "confrontation" else 0.0)
-        out["reports_n"] = out["reports_n"].astype("float64")
+        reports = np.zeros(len(grid))
+        reports[row[hit]] = table["reports_n"].to_numpy(dtype="float64", na_value=np.nan)[hit]
+        out["reports_n"] = reports
+        if "confrontation" in table.columns:
+            cls = np.full(len(grid), None, dtype=object)
+            cls[row[hit]] = table["confrontation"].to_numpy(dtype=object, na_value=None)[hit]
+            out["confrontation"] = cls
         return out
     if not table.index.equals(grid.index):
         raise ValidationError("residents", [
