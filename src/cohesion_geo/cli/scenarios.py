@@ -89,13 +89,13 @@ def run_command(args: argparse.Namespace) -> int:
 
 def compare_command(args: argparse.Namespace) -> int:
     """``cohesion-geo compare``."""
-    from .._io import atomic_dir, write_frame, write_layers
+    from .._io import atomic_dir, write_frame
     from ..errors import ConfigError
     from ..loaders import load_grid
-    from ..maps import dual_map, robustness_map, save_map
+    from ..maps import dual_map, save_map
     from ..scenarios import load_project
     from ..scenarios.compare import compare_scenarios, publishable, robustness
-    from ..scenarios.run import _safe, load_inputs, prepare_grid, run_scenario
+    from ..scenarios.run import _safe, _write_robustness, load_inputs, prepare_grid, run_scenario
 
     if (args.b is None) == (args.grid_after is None):
         raise ConfigError("give either a second scenario B or --grid-after GRID (another vintage), not both")
@@ -136,16 +136,7 @@ def compare_command(args: argparse.Namespace) -> int:
         if args.b:
             results = {s.name: (ra if s.name == args.a else rb if s.name == args.b else run_scenario(s, grid, inputs))
                        for s in project.scenarios}
-            rob = robustness(results, grid=grid)
-            layers = {"cells": publishable(rob.cells)}
-            if len(rob.core):
-                layers["core"] = publishable(rob.core)
-            write_layers(layers, tmp / "robustness.gpkg")
-            write_frame(publishable(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore")),
-                        tmp / "kept_by_every_scenario.csv")
-            if len(rob.cells):
-                save_map(robustness_map(rob.cells, n_scenarios=len(rob.scenarios),
-                                        quartiers=rob.core if len(rob.core) else None), tmp / "robustness.html")
+            _write_robustness(robustness(results, grid=grid), tmp, table="kept_by_every_scenario.csv")
     s = cmp.summary
     print(f"{s['a']} -> {s['b']}: {s['quartiers_a']} -> {s['quartiers_b']} quartiers, {s['entering']} entering, "
           f"{s['leaving']} leaving, cell overlap (Jaccard) {s['jaccard']:.2f}")

@@ -732,9 +732,25 @@ def _vintage_label(grid: pd.DataFrame, default: str) -> str:
     return (str(v) if v is not None else default) + (" (simulated)" if grid.attrs.get("simulated") else "")
 
 
-def _write_all(run: ProjectRun, folder: Path, *, progress: bool, report: bool) -> None:
+def _write_robustness(rob: Robustness, folder: Path, /, *, table: str) -> None:
+    """Write ``robustness.gpkg``, the table ``table`` of the core kept by every scenario and ``robustness.html``.
+
+    Every household statistic goes through :func:`publishable` (blank under 11 households).
+    """
     from ..maps import robustness_map, save_map
 
+    core = rob.core if isinstance(rob.core, gpd.GeoDataFrame) and len(rob.core) else None
+    layers = {"cells": publishable(rob.cells)}
+    if core is not None:
+        layers["core"] = publishable(core)
+    write_layers(layers, folder / "robustness.gpkg")
+    write_frame(publishable(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore")), folder / table)
+    if len(rob.cells):
+        save_map(robustness_map(rob.cells, n_scenarios=len(rob.scenarios), quartiers=core),
+                 folder / "robustness.html")
+
+
+def _write_all(run: ProjectRun, folder: Path, *, progress: bool, report: bool) -> None:
     proj = run.project
     n = len(run.results) + 3
     with _steps(n, progress=progress, desc="writing outputs") as bar:
@@ -751,17 +767,7 @@ def _write_all(run: ProjectRun, folder: Path, *, progress: bool, report: bool) -
             write_frame(publishable(pd.DataFrame([c.summary for c in run.comparisons])), folder / "comparison.csv")
             for c in run.comparisons:
                 write_frame(publishable(c.changes), folder / f"changes_{_safe(c.a)}_vs_{_safe(c.b)}.csv")
-        rob = run.robustness
-        layers = {"cells": publishable(rob.cells)}
-        if isinstance(rob.core, gpd.GeoDataFrame) and len(rob.core):
-            layers["core"] = publishable(rob.core)
-        write_layers(layers, folder / "robustness.gpkg")
-        write_frame(publishable(pd.DataFrame(rob.core).drop(columns="geometry", errors="ignore")),
-                    folder / "robustness.csv")
-        if len(rob.cells):
-            m = robustness_map(rob.cells, n_scenarios=len(rob.scenarios),
-                               quartiers=rob.core if isinstance(rob.core, gpd.GeoDataFrame) and len(rob.core) else None)
-            save_map(m, folder / "robustness.html")
+        _write_robustness(run.robustness, folder, table="robustness.csv")
         bar.update(1)
         _tick(bar, "rasters")
         _write_rasters(run, folder / "rasters")
