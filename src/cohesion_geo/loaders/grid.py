@@ -347,9 +347,4 @@ def load_grid(
     """
     path = Path(path)
     frame = read_table(path, layer=layer, string_columns=_STRING_COLUMNS)
-    extra = [v for v in parse_columns(columns).values()]
-    if extra and isinstance(frame, pd.DataFrame):
-        for col in extra:
-            if col in frame.columns and col.lower() in _STRING_COLUMNS:
-                frame[col] = frame[col].astype("string")
     return harmonise_grid(frame, vintage=vintage, columns=columns, source=str(path))
