@@ -25,6 +25,7 @@ __all__ = [
     "IRIS_PATTERN",
     "apply_mapping",
     "area_of_use_bounds",
+    "outside_area_of_use",
     "drop_for_reasons",
     "find_column",
     "normalise_codes",
@@ -174,6 +175,26 @@ def area_of_use_bounds(crs: CRS, *, margin: float = 1e5) -> tuple[float, float, 
     tr = Transformer.from_crs(4326, crs, always_xy=True)
     xmin, ymin, xmax, ymax = tr.transform_bounds(area.west, area.south, area.east, area.north)
     return xmin - margin, ymin - margin, xmax + margin, ymax + margin
+
+
+def outside_area_of_use(xs: np.ndarray, ys: np.ndarray, crs: CRS) -> np.ndarray:
+    """Located points (finite ``xs``, ``ys``) outside ``crs``'s area of use plus 100 km.
+
+    All ``False`` when the CRS declares no area of use.
+
+    Examples
+    --------
+    >>> outside_area_of_use(np.array([650_000.0, 5e7, np.nan]), np.array([6.8e6, 6.8e6, 1.0]),
+    ...                     CRS.from_epsg(2154)).tolist()
+    [False, True, False]
+    """
+    xs, ys = np.asarray(xs, dtype="float64"), np.asarray(ys, dtype="float64")
+    b = area_of_use_bounds(crs)
+    if b is None:
+        return np.zeros(len(xs), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        inside = (xs >= b[0]) & (xs <= b[2]) & (ys >= b[1]) & (ys <= b[3])
+    return np.isfinite(xs) & np.isfinite(ys) & ~inside
 
 
 def point_xy(geoms: gpd.GeoSeries, problems: Problems) -> tuple[np.ndarray, np.ndarray]:

@@ -37,11 +37,11 @@ from ..errors import ValidationError
 from ._common import (
     COMMUNE_PATTERN,
     IRIS_PATTERN,
-    area_of_use_bounds,
     drop_for_reasons,
     find_column,
     lower_columns,
     normalise_codes,
+    outside_area_of_use,
     point_xy,
     text,
 )
@@ -166,21 +166,15 @@ def load_facilities(
 
     n_read = len(data)
     unlocated = ~(np.isfinite(xs) & np.isfinite(ys))
-    bounds = area_of_use_bounds(out_crs)
-    outside = np.zeros(n_read, dtype=bool)
-    if bounds is not None:
-        with np.errstate(invalid="ignore"):
-            outside = ~unlocated & ~(
-                (xs >= bounds[0]) & (xs <= bounds[2]) & (ys >= bounds[1]) & (ys <= bounds[3])
-            )
-        if outside.all():
-            raise ValidationError(
-                source,
-                [
-                    f"every facility lies outside the area of use of {out_crs.to_string()} "
-                    f"(e.g. x={xs[0]}, y={ys[0]}): wrong crs option? (overseas BPE uses local UTM)"
-                ],
-            )
+    outside = outside_area_of_use(xs, ys, out_crs)
+    if outside.all():
+        raise ValidationError(
+            source,
+            [
+                f"every facility lies outside the area of use of {out_crs.to_string()} "
+                f"(e.g. x={xs[0]}, y={ys[0]}): wrong crs option? (overseas BPE uses local UTM)"
+            ],
+        )
 
     qual_col = find_column(data, ("QUALITE_XY", "QUALITE"))
     uu_cols = sorted(

@@ -44,7 +44,7 @@ from pyproj import CRS
 from .._validate import Problems, example_rows, require_columns, to_numeric
 from ..cellid import cell_squares, parse_cell_ids
 from ..errors import CRSError, InputFormatError, ValidationError
-from ._common import apply_mapping, area_of_use_bounds
+from ._common import apply_mapping, outside_area_of_use
 from ._read import read_table
 
 __all__ = ["COUNT_COLUMNS", "detect_vintage", "harmonise_grid", "load_grid", "parse_columns"]
@@ -129,15 +129,11 @@ def parse_columns(spec: str | Mapping[str, str] | None) -> dict[str, str]:
 def _check_extent(cells: pd.DataFrame, epsg: int, problems: Problems) -> None:
     """Flag cells whose corner lies outside the CRS's area of use."""
     crs = CRS.from_epsg(epsg)
-    bounds = area_of_use_bounds(crs)
-    if bounds is None:
-        return
-    xmin, ymin, xmax, ymax = bounds
-    out = ~(cells["cell_x"].between(xmin, xmax) & cells["cell_y"].between(ymin, ymax))
+    out = outside_area_of_use(cells["cell_x"].to_numpy(), cells["cell_y"].to_numpy(), crs)
     if out.any():
         problems.add(
             f"cell coordinates outside the area of use of EPSG:{epsg} ({crs.area_of_use.name}) in "
-            + example_rows(out.to_numpy(), labels=list(cells["cell_id"].to_numpy()))
+            + example_rows(out, labels=list(cells["cell_id"].to_numpy()))
         )
 
 

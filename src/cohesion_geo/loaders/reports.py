@@ -52,7 +52,7 @@ from pyproj import CRS
 from .._validate import Problems, drop_rows, example_rows, require_projected, to_numeric
 from ..cellid import cell_ids
 from ..errors import CohesionGeoWarning, CRSError, InputFormatError, ValidationError
-from ._common import area_of_use_bounds, drop_for_reasons, find_column, normalise_label, point_xy, text
+from ._common import drop_for_reasons, find_column, normalise_label, outside_area_of_use, point_xy, text
 from ._read import read_table
 
 __all__ = [
@@ -350,14 +350,11 @@ def load_reports(
 
     n = len(data)
     no_coord = ~(np.isfinite(xs) & np.isfinite(ys))
-    out_range = np.zeros(n, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        if src_crs.is_geographic:
+    if src_crs.is_geographic:
+        with np.errstate(invalid="ignore"):
             out_range = ~no_coord & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
-        else:
-            b = area_of_use_bounds(src_crs)
-            if b is not None:
-                out_range = ~no_coord & ~((xs >= b[0]) & (xs <= b[2]) & (ys >= b[1]) & (ys <= b[3]))
+    else:
+        out_range = outside_area_of_use(xs, ys, src_crs)
 
     # --- dates
     if cols["date"] is not None:
