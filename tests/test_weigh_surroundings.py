@@ -261,3 +261,16 @@ def test_bordeaux_rings_match_a_geometric_buffer(bordeaux_grid):
     # the study area (Bordeaux Métropole grid) as reference: 14.0 % poor households
     assert s["uu_poverty_rate"].iloc[0] == pytest.approx(grid["men_pauv"].sum() / grid["men"].sum())
     assert s["uu_poverty_rate"].iloc[0] == pytest.approx(0.1402, abs=1e-4)
+
+
+def test_centre_in_overlapping_polygons_goes_to_the_least_id_or_code():
+    from cohesion_geo.priority.capacity import cell_communes
+
+    grid = gpd.GeoDataFrame({"cell_id": ["a", "b", "c"]},
+                            geometry=[shapely.box(0, 0, 200, 200), shapely.box(200, 0, 400, 200),
+                                      shapely.box(400, 0, 600, 200)], crs=3035)
+    wide, narrow = shapely.box(-10, -10, 410, 210), shapely.box(150, -10, 310, 210)
+    quartiers = gpd.GeoDataFrame({"quartier_id": ["Q2", "Q1"]}, geometry=[wide, narrow], crs=3035)
+    assert assign_cells(quartiers, grid).tolist() == [0, 1, -1]  # cell b is in both: Q1 first
+    communes = gpd.GeoDataFrame({"commune": ["33063", "33039"]}, geometry=[wide, narrow], crs=3035)
+    assert cell_communes(grid, communes).tolist() == ["33063", "33039", pd.NA]

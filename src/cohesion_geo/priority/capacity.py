@@ -42,10 +42,11 @@ from collections.abc import Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+import shapely  # noqa: F401 - the doctests build squares with it
 
 from .._validate import Problems, check_same_crs, require_columns
 from ..errors import CohesionGeoWarning, ConfigError, MissingColumnsError
+from .surroundings import _polygon_of_centres
 
 __all__ = [
     "DSU_CEILING",
@@ -214,16 +215,9 @@ def cell_communes(
             )
     require_columns(communes, [code_column], source="communes", what="commune layer")
     check_same_crs(grid.crs, communes.crs, what_a="the grid", what_b="the communes")
-    centres = shapely.centroid(np.asarray(grid.geometry.array))
-    cgeom = np.asarray(communes.geometry.array)
-    cell_pos, com_pos = shapely.STRtree(cgeom).query(centres, predicate="within")
     codes = communes[code_column].astype("string").to_numpy(dtype=object, na_value=None)
-    out = np.full(len(grid), None, dtype=object)
-    if len(cell_pos):
-        order = np.lexsort((codes[com_pos].astype(str), cell_pos))
-        cell_pos, com_pos = cell_pos[order], com_pos[order]
-        first = np.r_[True, cell_pos[1:] != cell_pos[:-1]]
-        out[cell_pos[first]] = codes[com_pos[first]]
+    pos = _polygon_of_centres(grid, communes, rank=codes.astype(str))
+    out = np.where(pos >= 0, codes[np.maximum(pos, 0)], None)
     return pd.Series(pd.array(out, dtype="string"), index=grid.index, name="commune")
 
 

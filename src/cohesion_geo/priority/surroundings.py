@@ -145,6 +145,23 @@ class SituationThresholds:
 
 # ---------------------------------------------------------------- cells of each quartier
 
+def _polygon_of_centres(grid: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, *, rank: np.ndarray) -> np.ndarray:
+    """Position in ``polygons`` of the polygon holding each cell's centre, -1 for none.
+
+    A centre within several polygons goes to the one of least ``rank`` (one
+    sortable value per polygon). Both layers in the same CRS.
+    """
+    centres = shapely.centroid(np.asarray(grid.geometry.array))
+    cell_pos, poly_pos = shapely.STRtree(np.asarray(polygons.geometry.array)).query(centres, predicate="within")
+    out = np.full(len(grid), -1, dtype=np.int64)
+    if len(cell_pos):
+        order = np.lexsort((np.asarray(rank)[poly_pos], cell_pos))
+        cell_pos, poly_pos = cell_pos[order], poly_pos[order]
+        first = np.r_[True, cell_pos[1:] != cell_pos[:-1]]
+        out[cell_pos[first]] = poly_pos[first]
+    return out
+
+
 def _quartier_ids(quartiers: pd.DataFrame) -> pd.Index:
     require_columns(quartiers, ["quartier_id"], source="quartiers", what="candidate quartiers")
     ids = pd.Index(quartiers["quartier_id"])
@@ -205,19 +222,8 @@ def assign_cells(
                 "no cell assignment given and quartiers or grid have no geometry; pass "
                 "assignment=result.cells from delineate(), or GeoDataFrames"])
         check_same_crs(grid.crs, quartiers.crs, what_a="the grid", what_b="the quartiers")
-        centres = gpd.GeoSeries(grid.geometry.centroid.to_numpy(), crs=grid.crs)
-        qgeom = np.asarray(quartiers.geometry.array)
-        tree = shapely.STRtree(qgeom)
-        cell_pos, q_pos = tree.query(np.asarray(centres.array), predicate="within")
-        out = np.full(n, -1, dtype=np.int64)
-        if len(cell_pos):
-            # a centre on a shared border: keep the first quartier in quartier_id order
-            rank = np.argsort(np.argsort(ids.astype(str).to_numpy(), kind="stable"), kind="stable")
-            order = np.lexsort((rank[q_pos], cell_pos))
-            cell_pos, q_pos = cell_pos[order], q_pos[order]
-            first = np.r_[True, cell_pos[1:] != cell_pos[:-1]]
-            out[cell_pos[first]] = q_pos[first]
-        return out
+        # a centre in overlapping quartiers: keep the first in quartier_id order
+        return _polygon_of_centres(grid, quartiers, rank=ids.astype(str).to_numpy())
 
     require_columns(grid, ["cell_id"], source="grid", what="grid")
     if isinstance(assignment, pd.Series):
