@@ -22,14 +22,10 @@ import shapely
 from ._validate import example_rows
 from .errors import ValidationError
 
-__all__ = ["ParsedCellIds", "cell_ids", "cell_squares", "parse_cell_ids"]
+__all__ = ["cell_ids", "cell_squares", "parse_cell_ids"]
 
 _PATTERN_NE = r"^CRS(?P<epsg>\d{4,6})RES(?P<size>\d+)mN(?P<y>-?\d+)E(?P<x>-?\d+)$"
 _PATTERN_EN = r"^CRS(?P<epsg>\d{4,6})RES(?P<size>\d+)mE(?P<x>-?\d+)N(?P<y>-?\d+)$"
-
-
-class ParsedCellIds(pd.DataFrame):
-    """Not instantiated: documents the frame returned by :func:`parse_cell_ids`."""
 
 
 def parse_cell_ids(ids: Sequence[str] | pd.Series, *, source: str = "cell ids") -> pd.DataFrame:
