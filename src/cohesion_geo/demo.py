@@ -149,10 +149,6 @@ def write_inputs(inputs, path: str | os.PathLike) -> Path:  # noqa: ANN001 - Loa
         layers["finance"] = fin
     if inputs.urban_units is not None:
         layers["urban_units"] = inputs.urban_units
-    for name, frame in layers.items():  # GPKG has no timezone-aware datetimes through every driver
-        if isinstance(frame, gpd.GeoDataFrame):
-            continue
-        layers[name] = pd.DataFrame(frame)
     return write_layers(layers, path)
 
 
