@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from .._io import atomic_path
+from .._io import atomic_path, write_text
 from .reports import make_reports
 from .territory import Territory, make_territory
 
@@ -131,8 +131,7 @@ def write_territory(
         )
     _csv(t.urban_units, paths["urban_units"], sep=";")
     write_reports(t.reports, paths["reports"])
-    with atomic_path(paths["readme"]) as tmp:
-        tmp.write_text(_README.replace("{seed}", str(t.meta.get("seed"))), encoding="utf-8")
+    write_text(_README.replace("{seed}", str(t.meta.get("seed"))), paths["readme"])
     return paths
 
 
