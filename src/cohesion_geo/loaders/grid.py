@@ -43,7 +43,7 @@ from pyproj import CRS
 
 from .._validate import Problems, example_rows, require_columns, to_numeric
 from ..cellid import cell_squares, parse_cell_ids
-from ..errors import CRSError, InputFormatError, ValidationError
+from ..errors import InputFormatError, ValidationError
 from ._common import apply_mapping, outside_area_of_use
 from ._read import read_table
 
