@@ -160,6 +160,11 @@ def test_urban_units_from_a_commune_table():
     with pytest.warns(UserWarning, match="missing from the urban-unit table"):
         s2 = surroundings(q, grid, assignment=table, urban_units={"00002": "U2"}).iloc[0]
     assert np.isnan(s2["uu_poverty_rate"]) and s2["situation"] == "no surroundings data"
+    # a commune flagged rural by load_urban_units (code dd000) is in no urban unit, as in delineate()
+    rural = pd.DataFrame({"commune": ["00001", "00002"], "urban_unit": ["00000", "U2"], "rural": [True, False]})
+    with pytest.warns(UserWarning, match="outside any urban unit"):
+        s3 = surroundings(q, grid, assignment=table, urban_units=rural).iloc[0]
+    assert pd.isna(s3["urban_unit"]) and np.isnan(s3["uu_poverty_rate"])
 
 
 def test_derived_grid_uses_population_weighted_means():

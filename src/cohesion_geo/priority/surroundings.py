@@ -478,17 +478,11 @@ def _urban_unit_of_cells(
             "cohesion_geo.priority.capacity.cell_communes) or leave urban_units out"])
     if isinstance(urban_units, pd.DataFrame):
         require_columns(urban_units, ["commune", "urban_unit"], source="urban units", what="urban-unit table")
-        mapping = pd.Series(urban_units["urban_unit"].to_numpy(),
-                            index=urban_units["commune"].astype(str).to_numpy())
-    elif isinstance(urban_units, pd.Series):
-        mapping = urban_units.copy()
-        mapping.index = mapping.index.astype(str)
-    else:
-        mapping = pd.Series(dict(urban_units))
-    mapping = mapping[~mapping.index.duplicated()]
-    communes = grid["commune"].astype("string").to_numpy(dtype=object, na_value=None)
-    uu = pd.Series(communes).map(mapping)
-    codes, labels = pd.factorize(uu, sort=True)
+    # the delineation's reading of the table: communes flagged ``rural`` are in no urban unit
+    from .delineate import resolve_urban_units
+
+    uu, _ = resolve_urban_units(grid, urban_units=urban_units)
+    codes, labels = pd.factorize(uu.to_numpy(dtype=object, na_value=None), sort=True)
     return codes.astype(np.int64), np.asarray(labels, dtype=object)
 
 
@@ -655,7 +649,8 @@ def surroundings_of_cells(
     if urban_units is not None and no_uu.any():
         names = quartier_ids.to_numpy()[no_uu][:5].tolist()
         warnings.warn(
-            f"{int(no_uu.sum())} quartiers lie in communes missing from the urban-unit table "
+            f"{int(no_uu.sum())} quartiers lie in communes outside any urban unit or missing from the "
+            "urban-unit table "
             f"(e.g. {names}); their urban-unit figures are missing",
             CohesionGeoWarning, stacklevel=2)
     empty = q_cells == 0
