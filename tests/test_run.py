@@ -136,7 +136,12 @@ def test_thematic_scenario_blends_themes_into_the_score(run):
     assert q["score"].is_monotonic_decreasing and q["rank"].tolist() == list(range(1, len(q) + 1))
     assert q["theme_youth"].notna().all()
     assert "contrib_theme_youth" not in q.columns  # youth is shown, not scored (weight 0)
-    assert (q["reports_n"] >= 0).all()
+    # each quartier counts the reports of its own cells, no more, no less
+    res, g = run.results["isolation_residents"], run.grid
+    per_cell = res.cells["cell_id"].astype(str).map(g.set_index(g["cell_id"].astype(str))["reports_n"])
+    expected = per_cell.groupby(res.cells["quartier_id"].astype(str).to_numpy()).sum()
+    got = q.set_index(q["quartier_id"].astype(str))["reports_n"]
+    assert expected.sum() > 0 and got.sort_index().tolist() == expected.sort_index().tolist()
 
 
 def test_readjustment_against_a_simulated_vintage(run):
