@@ -411,9 +411,8 @@ def _add_reports(q: gpd.GeoDataFrame, cells: pd.DataFrame, grid: pd.DataFrame,
     rep = quartier_reports(cells, grid, inputs.reports)
     q = q.copy()
     key = q["quartier_id"].astype(str)
-    for col in rep.columns:
-        target = col if col not in q.columns else col  # weighing may already hold reports_n: keep ours
-        q[target] = key.map(rep[col]).to_numpy()
+    for col in rep.columns:  # weighing may already hold reports_n: ours replaces it
+        q[col] = key.map(rep[col]).to_numpy()
     return q
 
 
