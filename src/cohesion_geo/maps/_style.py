@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import mapclassify
@@ -304,10 +304,3 @@ def legend_html(classes: Classes, /, *, note: str | None = None) -> str:
     if note:
         rows.append(f'<div class="cg-legend-note">{escape_text(note)}</div>')
     return "".join(rows)
-
-
-def sequence_or_default(columns: Sequence[str] | None, default: Sequence[str], present: Sequence[str]) -> list[str]:
-    """Columns to map: the user's list, else the defaults present in the frame."""
-    if columns is None:
-        return [c for c in default if c in present]
-    return list(columns)

@@ -39,7 +39,7 @@ scenario (``cell_id`` -> ``quartier_id``, the ``.cells`` table of
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,13 +131,6 @@ def _ranks(result: Any) -> dict[str, float]:
     if q is None or "quartier_id" not in q.columns or "rank" not in q.columns:
         return {}
     return dict(zip(q["quartier_id"].astype(str), pd.to_numeric(q["rank"], errors="coerce")))
-
-
-def _names(result: Any) -> dict[str, str]:
-    q = getattr(result, "quartiers", None)
-    if q is None or "quartier_id" not in q.columns or "name" not in q.columns:
-        return {}
-    return dict(zip(q["quartier_id"].astype(str), q["name"].astype(str)))
 
 
 def _cell_values(grid: pd.DataFrame | None, cell_ids: pd.Series) -> pd.DataFrame:
@@ -721,8 +714,3 @@ def compare_vintages(
         prepared = prepare_grid(g, inputs, project=project)
         results.append(run_scenario(sc, prepared, inputs))
     return compare_scenarios(results[0], results[1], grid=results[0].grid, grid_b=results[1].grid, names=names)
-
-
-def summary_frame(comparisons: Sequence[Comparison], /) -> pd.DataFrame:
-    """One row per comparison with its :attr:`Comparison.summary` figures."""
-    return pd.DataFrame([c.summary for c in comparisons])
