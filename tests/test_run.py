@@ -244,6 +244,20 @@ def test_cli_run_and_compare(tmp_path, capsys):
     assert "official -> isolation_residents" in capsys.readouterr().out
 
 
+def test_cli_compare_two_vintages(project_file, tmp_path, capsys):
+    after = project_file.parent / "simulated_2019.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["compare", str(project_file), "official", "--grid-after", str(after), "--vintage", "2019",
+                     "--out", str(tmp_path / "v"), "--quiet"])
+    assert code == 0
+    assert {p.name for p in (tmp_path / "v").iterdir()} == {"dual.html", "changes.csv", "pairs.csv", "cells.csv",
+                                                           "summary.csv"}
+    summary = pd.read_csv(tmp_path / "v" / "summary.csv")
+    assert (str(summary.at[0, "a"]), str(summary.at[0, "b"])) == ("2015", "2019")
+    assert capsys.readouterr().out.startswith("2015 -> 2019: ")
+
+
 def test_cli_reports_every_project_problem(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('[project]\nname = "x"\n[inputs]\ngrid = "nope.csv"\n[[scenario]]\nnme = "a"\n')

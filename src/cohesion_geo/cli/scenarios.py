@@ -89,9 +89,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 def compare_command(args: argparse.Namespace) -> int:
     """``cohesion-geo compare``."""
+    from . import grid_from_args
     from .._io import atomic_dir, write_frame
     from ..errors import ConfigError
-    from ..loaders import load_grid
     from ..maps import dual_map, save_map
     from ..scenarios import load_project
     from ..scenarios.compare import compare_scenarios, publishable, robustness
@@ -114,7 +114,7 @@ def compare_command(args: argparse.Namespace) -> int:
             left_title, right_title = sa.title, project.scenario(args.b).title
             left_cells = right_cells = None
         else:
-            other = load_grid(args.grid_after, layer=args.layer, vintage=args.vintage, columns=args.columns)
+            other = grid_from_args(args, attr="grid_after")
             grid_b = prepare_grid(other, inputs, project=project)
             rb = run_scenario(sa, grid_b, inputs)
             va, vb = grid.attrs.get("vintage"), grid_b.attrs.get("vintage")
