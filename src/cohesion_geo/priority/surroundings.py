@@ -55,6 +55,7 @@ import shapely
 
 from .._validate import Problems, check_same_crs, require_columns
 from ..errors import CohesionGeoWarning, ConfigError, ValidationError
+from ..indicators.aggregate import PERSONS_PER_HOUSEHOLD, SECRET_MIN_HOUSEHOLDS
 
 __all__ = [
     "RING_DISTANCE",
@@ -70,10 +71,9 @@ __all__ = [
 
 #: Default ring distance in metres (issue #4).
 RING_DISTANCE = 500.0
-#: Statistical secrecy: no statistic for fewer households than this.
-MIN_HOUSEHOLDS = 11
-#: Persons per household standing for households on derived grids.
-PERSONS_PER_HOUSEHOLD = 2.2
+#: Statistical secrecy (no statistic for fewer households than this) and the persons per
+#: household standing for households on derived grids: the indicator engine's constants.
+MIN_HOUSEHOLDS = SECRET_MIN_HOUSEHOLDS
 #: Situation labels, in the order they are tested.
 SITUATIONS: tuple[str, ...] = (
     "no surroundings data",
