@@ -197,11 +197,11 @@ class Scenario:
     def parameters(self) -> dict[str, Any]:
         """Flat parameters for the side-by-side table of the report."""
         out: dict[str, Any] = {"rule": self.rule or "default"}
-        out.update({k: v for k, v in self.thresholds.items()})
-        out.update({k: v for k, v in self.grouping.items()})
+        out.update(self.thresholds)
+        out.update(self.grouping)
         for score, weights in self.indicators.items():
             out[f"{score} score weights"] = ", ".join(f"{k} {v:+g}" for k, v in weights.items())
-        out.update({f"{k}": v for k, v in self.weighing.items()})
+        out.update(self.weighing)
         if self.score:
             out["priority score weights"] = ", ".join(f"{k} {v:g}" for k, v in self.score.items())
         if self.themes:
