@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``cohesion-geo indicators`` from parsed arguments."""
     from .._io import atomic_dir, write_frame, write_layers
     from ..indicators import add_indicators, aggregate, area_reports, cell_raster, write_raster
-    from ..indicators.residents import report_density
+    from ..indicators.residents import CONFRONTATION_CLASSES, report_density
     from ..loaders import load_facilities, load_iris, load_reports, load_urban_units
     from . import grid_from_args
 
@@ -136,8 +136,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(f"{len(cells)} cells, {len(meta.get('columns', []))} indicator columns")
     if "confrontation" in cells.columns:
-        counts = cells["confrontation"].value_counts().reindex(
-            ["both", "statistics_only", "residents_only", "neither"]).fillna(0).astype(int)
+        counts = cells["confrontation"].value_counts().reindex(list(CONFRONTATION_CLASSES)).fillna(0).astype(int)
         print("confrontation: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for w in written:
         print(f"wrote {w}")

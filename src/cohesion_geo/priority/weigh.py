@@ -30,6 +30,7 @@ import pandas as pd
 
 from .._validate import require_columns
 from ..errors import ValidationError
+from ..indicators.residents import CONFRONTATION_CLASSES
 from .capacity import CAPACITY_OUTPUT_COLUMNS, cell_communes, commune_capacity, quartier_capacity
 from .score import COMPONENTS, priority_score
 from .surroundings import RING_DISTANCE, SituationThresholds, _cell_positions, assign_cells, surroundings_of_cells
@@ -46,7 +47,7 @@ RESIDENT_OUTPUT_COLUMNS: tuple[str, ...] = (
     "reports_n", "reports_per_1000", "confrontation", "confrontation_share",
 )  # fmt: skip
 
-_CONFRONTATION_ORDER = ("both", "statistics_only", "residents_only", "neither")
+_CONFRONTATION_ORDER = CONFRONTATION_CLASSES  # ties between classes go to the first
 
 
 def cell_residents(
