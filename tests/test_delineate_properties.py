@@ -132,11 +132,12 @@ def test_results_independent_of_row_order(grid: pd.DataFrame, opts: dict, thresh
 @settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(grid=grids(), t=st.floats(9_000, 20_000), dt=st.floats(0, 8_000))
 def test_default_rule_zones_kept_when_threshold_rises(grid: pd.DataFrame, t: float, dt: float) -> None:
-    """With zone growth (greedy, poorest first) containment is not guaranteed by construction
-    (a neighbour of two zones goes to one of them); checked on a fixed sample of grids, and the
-    weaker guarantee -- no zone disappears: each one overlaps a zone at t' -- is asserted too."""
+    """With zone growth (greedy, poorest first; a neighbour of two zones goes to one of them)
+    containment does not always hold: hypothesis finds grids where a zone at t is not inside one
+    zone at t' (it drew none only when cohesion_geo.indicators was not yet imported, so the test
+    passed alone and failed after test_graph). The guarantee asserted: no zone disappears, each
+    one overlaps a zone at t'."""
     low = _zone_pixels(_run(grid, threshold=t, rule="default"), grid)
     high = _zone_pixels(_run(grid, threshold=t + dt, rule="default"), grid)
     for cells in low.values():
         assert any(cells & other for other in high.values())
-        assert any(cells <= other for other in high.values())
