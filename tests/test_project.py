@@ -242,3 +242,23 @@ def test_options_passed_to_other_stages_are_checked_against_their_signatures(tmp
                                   "weigh_quartiers() (did you mean 'ring_distance'?)")
     # labels is set by the run (LISA), never by hand
     assert problems[3].startswith("line 20: scenario[1].thresholds.labels: unknown option of delineate()")
+
+
+def test_ready_projects_ship_inside_the_package_and_load_by_name(tmp_path, monkeypatch):
+    import cohesion_geo
+    from cohesion_geo.cli import main
+    from cohesion_geo.scenarios import PROJECTS_DIR
+
+    # installed or not, the ready projects live in the package (package data), not in the checkout
+    assert Path(cohesion_geo.__file__).resolve().parent in PROJECTS_DIR.parents
+    assert sorted(p.stem for p in PROJECTS_DIR.glob("*.toml")) == ["bordeaux", "synthetic"]
+    by_name = load_project("synthetic")
+    assert by_name.scenario_names == load_project(project_path("synthetic")).scenario_names
+    # a name is only a ready project when no such file exists: a local file wins
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "synthetic").write_text(GOOD, encoding="utf-8")
+    assert load_project("synthetic").name == parse_project(GOOD).name
+    with pytest.raises(ConfigError, match=r"nope: project file not found \(ready projects, usable by name: "
+                                          r"bordeaux, synthetic\)"):
+        load_project("nope")
+    assert main(["run", "synthetic", "--check"]) == 0

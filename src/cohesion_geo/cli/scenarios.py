@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "rasters and map.html; write one report.html for the project (robustness across scenarios, "
         "comparison tables, quartier profiles). See docs/scenarios.md for the project file.",
     )
-    p.add_argument("project", metavar="PROJECT.toml", help="project file (e.g. data/projects/bordeaux.toml)")
+    p.add_argument("project", metavar="PROJECT.toml",
+                   help="project file, or the name of a ready project shipped with the package (bordeaux, synthetic)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="output folder, replaced as a whole on success (default: out/<project file name>)")
     p.add_argument("--scenario", action="append", metavar="NAME", default=None,
@@ -48,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "all scenarios the robustness map and the quartiers every scenario keeps. With --grid-after "
         "instead of B, the same comparison between two vintages of the grid (readjustment).",
     )
-    c.add_argument("project", metavar="PROJECT.toml", help="project file")
+    c.add_argument("project", metavar="PROJECT.toml",
+                   help="project file, or the name of a ready project (bordeaux, synthetic)")
     c.add_argument("a", metavar="A", help="first scenario (reference)")
     c.add_argument("b", metavar="B", nargs="?", default=None, help="second scenario (omit with --grid-after)")
     c.add_argument("--out", metavar="DIR", default=None,

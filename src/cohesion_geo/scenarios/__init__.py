@@ -10,8 +10,6 @@ See ``docs/scenarios.md``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .compare import (
     Comparison,
     Robustness,
@@ -29,8 +27,10 @@ from .project import (
     Readjustment,
     Scenario,
     Theme,
+    PROJECTS_DIR,
     load_project,
     parse_project,
+    project_path,
 )
 from .report import build_report, render_report, write_report
 from .run import (
@@ -45,6 +45,7 @@ from .run import (
 )
 
 __all__ = [
+    "PROJECTS_DIR",
     "Comparison",
     "LoadedInputs",
     "ProjectRun",
@@ -74,23 +75,3 @@ __all__ = [
     "project_path",
     "robustness",
 ]
-
-#: Folder of the ready project files (``data/projects`` in the source tree).
-PROJECTS_DIR = Path(__file__).resolve().parents[3] / "data" / "projects"
-
-
-def project_path(name: str, /) -> Path:
-    """Path of a ready project file shipped in ``data/projects`` (``"bordeaux"``, ``"synthetic"``).
-
-    Examples
-    --------
-    >>> project_path("synthetic").name
-    'synthetic.toml'
-    """
-    from ..errors import ConfigError
-
-    path = PROJECTS_DIR / f"{name}.toml"
-    if not path.is_file():
-        known = sorted(p.stem for p in PROJECTS_DIR.glob("*.toml"))
-        raise ConfigError(f"no ready project {name!r} in {PROJECTS_DIR}; known: {', '.join(known) or 'none'}")
-    return path

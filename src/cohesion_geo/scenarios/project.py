@@ -79,12 +79,17 @@ __all__ = [
     "Scenario",
     "Theme",
     "INPUT_KEYS",
+    "PROJECTS_DIR",
     "load_project",
     "parse_project",
+    "project_path",
 ]
 
 #: Optional input layers besides the grid, in the order they are loaded.
 INPUT_KEYS: tuple[str, ...] = ("iris", "iris_income", "reports", "facilities", "finance", "urban_units")
+
+#: Folder of the ready project files, shipped inside the package (``cohesion_geo/scenarios/projects``).
+PROJECTS_DIR = Path(__file__).resolve().parent / "projects"
 
 #: Indicator columns a weight or theme may name when the indicator engine is
 #: not importable (it normally provides the list).
@@ -904,8 +909,9 @@ def load_project(
 
     Parameters
     ----------
-    path : path
-        The ``.toml`` file.
+    path : path or str
+        The ``.toml`` file, or the name of a ready project shipped with the
+        package (``"bordeaux"``, ``"synthetic"``; see :func:`project_path`).
     data_dir : path, optional
         Real-data directory for ``${data_dir}`` (default: ``[project] data_dir``,
         else :func:`cohesion_geo.datasets.data_dir`).
@@ -926,8 +932,32 @@ def load_project(
     """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"{p}: project file not found")
+        name = str(path)
+        if p.suffix == "" and p.name == name and (PROJECTS_DIR / f"{name}.toml").is_file():
+            p = PROJECTS_DIR / f"{name}.toml"
+        else:
+            known = ", ".join(sorted(q.stem for q in PROJECTS_DIR.glob("*.toml")))
+            raise ConfigError(f"{p}: project file not found (ready projects, usable by name: {known})")
     text = p.read_text(encoding="utf-8")
     return parse_project(
         text, source=str(p), base_dir=p.resolve().parent, data_dir=data_dir, check_files=check_files, path=p
     )
+
+
+
+def project_path(name: str, /) -> Path:
+    """Path of a ready project file shipped with the package (``"bordeaux"``, ``"synthetic"``).
+
+    :func:`load_project` and ``cohesion-geo run`` also accept these names
+    directly in place of a path.
+
+    Examples
+    --------
+    >>> project_path("synthetic").name
+    'synthetic.toml'
+    """
+    path = PROJECTS_DIR / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in PROJECTS_DIR.glob("*.toml"))
+        raise ConfigError(f"no ready project {name!r} in {PROJECTS_DIR}; known: {', '.join(known) or 'none'}")
+    return path
