@@ -166,6 +166,12 @@ def resolve_urban_units(
     return uu, "commune -> urban unit table"
 
 
+def _departement(commune: pd.Series) -> pd.Series:
+    """Département code of each commune code (three characters overseas: ``97x``, else two)."""
+    code = commune.astype("string")
+    return code.str.slice(0, 3).where(code.str.startswith("97"), code.str.slice(0, 2))
+
+
 def _positional(values: pd.Series | np.ndarray, grid: pd.DataFrame, what: str) -> pd.Series:
     """``values`` aligned on the grid (by index for a Series), as a 0..n-1 indexed Series."""
     if isinstance(values, pd.Series):
@@ -392,7 +398,9 @@ def delineate(
         EUR/year; built in per vintage (INSEE ERFS) when not given.
     urban_median : float or mapping, optional
         Urban-unit median(s); estimated from the grid when not given
-        (population-weighted median of cell means).
+        (population-weighted median of cell means). Overseas: the
+        *département* median, estimated over the grid's cells of each
+        département (from the commune code: ``971``...``976``).
     vintage : int, optional
         Filosofi vintage (else ``grid.attrs["vintage"]``).
     urban_units : table, mapping, column name or None
@@ -528,8 +536,15 @@ def delineate(
     est_by_unit: dict[str, float] = {}
     if "mean_std_living" in g.columns and units:
         if rs.local_area == "departement":
-            est = float(estimate_urban_median(g["mean_std_living"], population=g["ind"])["all"])
-            est_by_unit = {u: est for u in units}
+            # the département's median, over the grid's cells of each département (97x codes overseas)
+            if "commune" in g.columns:
+                dep = _departement(g["commune"])
+                est = estimate_urban_median(g["mean_std_living"], population=g["ind"], groups=dep)
+                unit_dep = dict(zip(unit.to_numpy(), dep.to_numpy()))
+                est_by_unit = {u: float(est[unit_dep[u]]) for u in units}
+            else:
+                est_all = float(estimate_urban_median(g["mean_std_living"], population=g["ind"])["all"])
+                est_by_unit = {u: est_all for u in units}
         else:
             inside_unit = code_cell >= 0
             est = estimate_urban_median(
