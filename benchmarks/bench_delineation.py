@@ -4,7 +4,8 @@ Three parts, printed as one Markdown table (copied into docs/delineation.md):
 
 1. **National scale**: ``delineate`` on a SYNTHETIC grid of 2,313,783 cells
    (the size of Filosofi 2019; :func:`cohesion_geo.synthetic.grid.make_grid`),
-   default and poverty-rate rules. Generating the grid is not timed.
+   default and poverty-rate rules, whole-cell and interpolated perimeters
+   (``perimeter="interpolated"``). Generating the grid is not timed.
 2. **Bordeaux** (real Filosofi 2015 grid, 6,735 cells): the raster delineation
    of all cells vs spopt's ``MaxPHeuristic`` (population floor 1,000) and
    ``Skater`` on the same search area -- the cells the default rule may put
@@ -125,9 +126,12 @@ def national(n_cells: int, rows: list[dict]) -> None:
     grid = harmonise_grid(make_grid(n_cells=n_cells, seed=0))
     print(f"(synthetic grid of {len(grid):,} cells generated in {time.perf_counter() - t0:.0f} s, not timed)")
     for rule in ("default", "poverty_rate"):
-        res, wall, cpu = timed(lambda: quiet_delineate(grid, rule=rule, national_median=20_300))
-        rows.append({"data": f"synthetic national, {len(grid):,} cells", "method": f"raster, rule {rule}",
-                     "cells": len(grid), "wall_s": wall, "cpu_s": cpu, "quartiers": len(res.quartiers)})
+        for perimeter in ("cells", "interpolated"):
+            res, wall, cpu = timed(lambda: quiet_delineate(grid, rule=rule, national_median=20_300,
+                                                           perimeter=perimeter))
+            how = "" if perimeter == "cells" else ", interpolated perimeter"
+            rows.append({"data": f"synthetic national, {len(grid):,} cells", "method": f"raster, rule {rule}{how}",
+                         "cells": len(grid), "wall_s": wall, "cpu_s": cpu, "quartiers": len(res.quartiers)})
     del grid
 
 
@@ -137,6 +141,9 @@ def bordeaux(rows: list[dict], *, data_dir: str | None, max_cells: int) -> None:
     s = res.params["thresholds"]["study_area"]
     rows.append({"data": "Bordeaux 2015, 6,735 cells", "method": "raster, default rule", "cells": len(grid),
                  "wall_s": wall, "cpu_s": cpu, "quartiers": len(res.quartiers)})
+    fine, wall, cpu = timed(lambda: quiet_delineate(grid, perimeter="interpolated"))
+    rows.append({"data": "Bordeaux 2015, 6,735 cells", "method": "raster, default rule, interpolated perimeter",
+                 "cells": len(grid), "wall_s": wall, "cpu_s": cpu, "quartiers": len(fine.quartiers)})
     for method, name in (("maxp", "spopt MaxPHeuristic (floor 1,000 inh.)"), ("skater", "spopt Skater")):
         (q, n), wall, cpu = timed(lambda: spopt_quartiers(grid, s, method, max_cells=max_cells))
         rows.append({"data": "Bordeaux 2015, search area", "method": name, "cells": n,
@@ -151,6 +158,11 @@ def lille(rows: list[dict], *, data_dir: str | None, max_cells: int) -> None:
     ev = evaluate(res, qpv, grid=grid)
     rows.append({"data": "Lille 2017 vs 26 QPV", "method": "raster, default rule", "cells": len(grid),
                  "wall_s": wall, "cpu_s": cpu, "quartiers": len(res.quartiers), "F1": ev.f1,
+                 "half_covered": ev.half_covered_share})
+    fine, wall, cpu = timed(lambda: quiet_delineate(grid, vintage=2017, perimeter="interpolated"))
+    ev = evaluate(fine, qpv, grid=grid)
+    rows.append({"data": "Lille 2017 vs 26 QPV", "method": "raster, default rule, interpolated perimeter",
+                 "cells": len(grid), "wall_s": wall, "cpu_s": cpu, "quartiers": len(fine.quartiers), "F1": ev.f1,
                  "half_covered": ev.half_covered_share})
     for method, name in (("maxp", "spopt MaxPHeuristic (floor 1,000 inh.)"), ("skater", "spopt Skater")):
         (q, n), wall, cpu = timed(lambda: spopt_quartiers(grid, s, method, max_cells=max_cells))

@@ -11,6 +11,9 @@ Zone-level variants (``poverty_cap``, ``peel``, ``zone_test``,
 ``min_zone_poverty``, ``min_density``) are options of ``delineate``; the
 two-level and seed-context variants are :class:`~cohesion_geo.priority.Rule`
 objects built here from the default rule (same grouping machinery).
+The ``perimeter="interpolated"`` rows keep the same cells and draw each
+quartier's edge where the rule's line is crossed between cell centres
+(25 m sub-pixels, :mod:`cohesion_geo.priority.perimeter`).
 
 Run: ``.venv/bin/python benchmarks/calibrate_delineation.py [--data-dir DIR]``
 """
@@ -103,6 +106,15 @@ VARIANTS: list[tuple[str, str, dict]] = [
     ("two-level: cores mean < 1.25 S and poverty >= 0.30, 1 ring", two_level(1.25, 0.30), {}),
     ("two-level: cores mean < 1.25 S and poverty >= 0.30, 3 rings", two_level(1.25, 0.30), {"grow": 3}),
     ("two-level: cores mean < 1.3 S and poverty >= 0.35, k = 1.3", two_level(1.3, 0.35), {"proxy_factor": 1.3}),
+    # sub-cell perimeters (measured Nov 2026): same cells, edges drawn where the line is crossed
+    ("default, interpolated perimeter (25 m)", "default", {"perimeter": "interpolated"}),
+    ("default, interpolated perimeter (50 m)", "default", {"perimeter": "interpolated", "perimeter_resolution": 50}),
+    ("default, poverty cap 1.6 S, interpolated perimeter", "default", {"poverty_cap": 1.6, "perimeter": "interpolated"}),
+    ("default, k = 1.20, interpolated perimeter", "default", {"proxy_factor": 1.20, "perimeter": "interpolated"}),
+    ("default, k = 1.30, interpolated perimeter", "default", {"proxy_factor": 1.30, "perimeter": "interpolated"}),
+    ("default, 2 rings, interpolated perimeter", "default", {"grow": 2, "perimeter": "interpolated"}),
+    ("default, peel 1.5 S, interpolated perimeter", "default", {"peel": 1.5, "perimeter": "interpolated"}),
+    ("poverty_rate >= 0.30, interpolated perimeter", "poverty_rate", {"perimeter": "interpolated"}),
 ]
 
 ORACLE_SHARES = [round(0.05 * i, 2) for i in range(1, 20)]

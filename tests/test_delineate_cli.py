@@ -77,3 +77,18 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys) -> None:
     rc = main(["evaluate", str(tmp_path / "missing.gpkg"), str(tmp_path / "x.gpkg"), "--grid",
                str(tmp_path / "g.csv")])
     assert rc == 2 and capsys.readouterr().err.startswith("error:")
+
+
+def test_cli_delineate_interpolated_perimeter(tiny_grid: Path, tmp_path: Path, capsys) -> None:
+    cells, fine = tmp_path / "cells.gpkg", tmp_path / "fine.gpkg"
+    assert _delineate(tiny_grid, cells) == 0
+    assert _delineate(tiny_grid, fine, "--perimeter", "interpolated", "--perimeter-resolution", "50") == 0
+    a = gpd.read_file(cells, layer="quartiers")
+    b = gpd.read_file(fine, layer="quartiers")
+    assert a.drop(columns=["geometry", "area_ha"]).equals(b.drop(columns=["geometry", "area_ha"]))
+    assert not a.geometry.iloc[0].equals(b.geometry.iloc[0]) and b.is_valid.all()
+    params = gpd.read_file(fine, layer="params").set_index("key")["value"]
+    assert json.loads(params["perimeter"]) == "interpolated" and json.loads(params["perimeter_resolution"]) == 50.0
+    with pytest.raises(SystemExit):
+        _delineate(tiny_grid, tmp_path / "x.gpkg", "--perimeter", "smooth")
+    capsys.readouterr()

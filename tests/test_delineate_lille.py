@@ -76,6 +76,31 @@ def test_rule_variants_on_lille(lille_grid, qpv, rule, kw, f1, n_half) -> None:
     assert ev.summary()["n_half_covered"] == n_half
 
 
+def test_interpolated_perimeter_on_lille(lille_grid, qpv) -> None:
+    # same cells and statistics as the default, edges drawn where the line is crossed (docs §7)
+    cells = _delineate(lille_grid)
+    res = _delineate(lille_grid, perimeter="interpolated")
+    assert res.cells.equals(cells.cells)
+    assert res.quartiers["ind"].sum() == pytest.approx(206_538.5) and len(res.quartiers) == 27
+    assert res.quartiers.is_valid.all() and (res.quartiers.geom_type == "Polygon").all()
+    assert res.quartiers.crs.to_epsg() == 2154
+    ev = evaluate(res, qpv, grid=lille_grid)
+    assert ev.recall == pytest.approx(0.843, abs=0.001)
+    assert ev.precision == pytest.approx(0.721, abs=0.001)
+    assert ev.f1 == pytest.approx(0.7775, abs=0.001)
+    assert ev.summary()["n_half_covered"] == 23
+
+
+@pytest.mark.parametrize(
+    ("kw", "f1", "n_half"),
+    [({"poverty_cap": 1.6}, 0.785, 23), ({"proxy_factor": 1.2}, 0.771, 18), ({"rule": "poverty_rate"}, 0.771, 17)],
+)
+def test_interpolated_perimeter_helps_other_settings(lille_grid, qpv, kw, f1, n_half) -> None:
+    ev = evaluate(_delineate(lille_grid, perimeter="interpolated", **kw), qpv, grid=lille_grid)
+    assert ev.f1 == pytest.approx(f1, abs=0.001)
+    assert ev.summary()["n_half_covered"] == n_half
+
+
 def test_cli_delineate_then_evaluate_on_lille(real_data_dir: Path, tmp_path: Path, capsys) -> None:
     grid = str(real_data_dir / REAL_FILES["lille_grid"])
     cols = ",".join(f"{k}={v}" for k, v in LILLE_GRID_COLUMNS.items())

@@ -60,6 +60,8 @@ def _delineate(args: argparse.Namespace) -> int:
         bridge=args.bridge,
         grow=args.grow,
         variant=args.variant,
+        perimeter=args.perimeter,
+        perimeter_resolution=args.perimeter_resolution,
     )
     out = Path(args.out)
     quartiers = result.quartiers
@@ -149,6 +151,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bridge", type=int, metavar="CELLS", default=None, help="bridge gaps of up to CELLS cells")
     p.add_argument("--grow", type=int, metavar="RINGS", default=None, help="rings of zone growth (0: none)")
     p.add_argument("--variant", choices=["mainland", "overseas"], default="mainland")
+    p.add_argument("--perimeter", choices=["cells", "interpolated"], default="cells",
+                   help="quartier edges along whole cell edges (cells, default) or drawn between cell centres "
+                   "where the rule's line is crossed (interpolated; same cells, same statistics)")
+    p.add_argument("--perimeter-resolution", type=float, metavar="METRES", default=25.0,
+                   help="sub-pixel size of --perimeter interpolated (25; must divide the cell size)")
     p.add_argument("--out", required=True, metavar="FILE", help="output (.gpkg: layers quartiers, cells, params)")
     p.set_defaults(func=_delineate)
 

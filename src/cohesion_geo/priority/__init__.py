@@ -1,10 +1,12 @@
 """Priority module: candidate quartiers from the grid, and how close they come to official ones.
 
-Delineation (``threshold``, ``rules``, ``grouping``, ``raster``, ``delineate``
+Delineation (``threshold``, ``rules``, ``grouping``, ``raster``, ``perimeter``, ``delineate``
 and ``evaluate`` modules):
 
 - :func:`official_threshold`, :data:`NATIONAL_MEDIANS`: the decree's threshold S;
 - :func:`delineate`: cells -> candidate quartiers (:class:`DelineationResult`);
+  ``perimeter="interpolated"`` draws their edges between cell centres
+  (``perimeter`` module);
 - :func:`evaluate`: population-weighted recall / precision / F1 against official
   perimeters.
 

@@ -17,7 +17,10 @@ Pipeline (each step documented in ``docs/delineation.md``):
    absorption, pruning of one-cell appendages, then the population floor
    (1,000 inhabitants). Zones never cross an urban unit's boundary.
 5. **Outputs**: one dissolved polygon per quartier with its statistics, and
-   the list of included cells with the reason each one is in.
+   the list of included cells with the reason each one is in. With
+   ``perimeter="interpolated"`` the polygon's edge is drawn through the edge
+   cells where the rule's line is crossed (:mod:`~cohesion_geo.priority.perimeter`);
+   the statistics stay those of the zone's cells.
 
 The result depends on the cells, never on the order of the rows.
 """
@@ -41,6 +44,7 @@ from .._validate import Problems, example_rows
 from ..errors import CohesionGeoWarning, ConfigError, MissingColumnsError
 from ..indicators.graph import _id_epsg
 from . import grouping as G
+from .perimeter import DEFAULT_CLAMP, DEFAULT_RESOLUTION, PERIMETERS, interpolated_geometries, subcell_factor
 from .raster import GridRaster
 from .rules import DEFAULT_POVERTY_LEVEL, RULES, Rule, RuleInputs, get_rule
 from .threshold import (
@@ -70,11 +74,13 @@ class DelineationResult:
         One row per candidate quartier: ``quartier_id``, ``urban_unit``,
         ``ind``, ``men``/``men_pauv`` (when the grid has counts),
         ``mean_std_living``, ``poverty_rate``, ``imputed_share`` (population
-        share of imputed cells), ``n_cells``, ``communes`` (comma-separated,
+        share of imputed cells), ``n_cells``, ``area_ha`` (area of the
+        polygon, in the cells' CRS), ``communes`` (comma-separated,
         when the grid has ``commune``), ``iris`` (when ``iris=`` is given),
         ``threshold`` (``S``, EUR), ``line`` (the income line the rule used,
         EUR, when it has one), ``rule``; geometry = the dissolved cells
-        (pixels added by bridging or filling included), in the grid's CRS.
+        (pixels added by bridging or filling included), in the grid's CRS,
+        or with ``perimeter="interpolated"`` the interpolated perimeter.
     cells : DataFrame
         One row per included cell: ``cell_id``, ``quartier_id``, ``reason``
         (one of :data:`REASONS`).
@@ -378,6 +384,8 @@ def delineate(
     score: pd.Series | None = None,
     percentile: float = 80.0,
     iris: gpd.GeoDataFrame | None = None,
+    perimeter: Literal["cells", "interpolated"] = "cells",
+    perimeter_resolution: float = DEFAULT_RESOLUTION,
 ) -> DelineationResult:
     """Delineate candidate priority quartiers from a 200 m grid.
 
@@ -449,6 +457,19 @@ def delineate(
         Inputs of the ``lisa_hh`` and ``composite`` rules.
     iris : GeoDataFrame, optional
         IRIS contours (column ``iris``): each quartier lists the IRIS it touches.
+    perimeter : {"cells", "interpolated"}
+        How quartier polygons are drawn. ``"cells"``: the union of the zone's
+        cells. ``"interpolated"``: the same cells make the quartier (same
+        statistics, same floor) but the perimeter is drawn through the edge
+        cells where the rule's line is crossed -- the rule's margin
+        (:attr:`Rule.margin`), clamped so the zone keeps its cells,
+        interpolated bilinearly between cell centres on sub-pixels of
+        ``perimeter_resolution`` metres (:mod:`cohesion_geo.priority.perimeter`).
+        The rule must have a margin (``lisa_hh`` has none). On Lille it raises
+        F1 from 0.756 to 0.777 (``docs/delineation.md`` §7).
+    perimeter_resolution : float
+        Sub-pixel size in metres for ``perimeter="interpolated"`` (25); must
+        divide the cell size.
 
     Returns
     -------
@@ -468,6 +489,14 @@ def delineate(
     [{'quartier_id': 'CQ0001', 'ind': 6000.0, 'n_cells': 12, 'threshold': 10100.0}]
     >>> res.quartiers.geometry.iloc[0].area
     480000.0
+
+    The same quartier with its eastern edge drawn where the line (10,100 EUR)
+    would be crossed between the poor cells (9,000) and the much richer ones
+    (25,000): 75 m inside the poor cells; same cells, same statistics.
+
+    >>> fine = delineate(g, rule="official", national_median=20_000, perimeter="interpolated")
+    >>> fine.quartiers[["ind", "n_cells", "area_ha"]].to_dict("records")
+    [{'ind': 6000.0, 'n_cells': 12, 'area_ha': 42.0}]
     """
     _check_grid(grid)
     rs = RULE_SETS[variant] if isinstance(variant, str) and variant in RULE_SETS else variant
@@ -493,6 +522,13 @@ def delineate(
     for key in ("grow", "bridge", "prune"):
         if int(opts[key]) < 0:
             raise ConfigError(f"{key} must be a non-negative number of cells, not {opts[key]!r}")
+    if perimeter not in PERIMETERS:
+        raise ConfigError(f"perimeter must be one of {', '.join(map(repr, PERIMETERS))}, not {perimeter!r}")
+    if perimeter == "interpolated" and the_rule.margin is None:
+        raise ConfigError(
+            f"perimeter='interpolated' needs a rule with a continuous margin; rule {the_rule.name!r} has "
+            "none (its cells are flagged by labels, not by a line): use perimeter='cells'"
+        )
     floor = float(rs.min_quartier_population if min_population is None else min_population)
     unit_floor = float(rs.min_area_population if min_urban_population is None else min_urban_population)
 
@@ -603,6 +639,7 @@ def delineate(
 
     # 4. grouping on the raster, one unit at a time (zones never cross units)
     cell_size = int(g["cell_size"].iloc[0]) if len(g) else 200
+    factor = subcell_factor(cell_size, perimeter_resolution) if perimeter == "interpolated" else 1
     pad = 2 + int(opts["grow"]) + int(opts["bridge"])
     ras = GridRaster.from_coords(g["cell_x"].to_numpy(), g["cell_y"].to_numpy(), cell_size=cell_size, pad=pad)
     eligible_units = [u for u in units if unit_pop[u] >= unit_floor and np.isfinite(thresholds[u])]
@@ -709,7 +746,22 @@ def delineate(
     quartiers = _quartier_table(
         g, cell_zone, n_zones, qid_of, unit, s_cell, line_s, the_rule.name, imputed_cells, inside
     )
-    geoms = _zone_geometries(zone_r, ras, n_zones)
+    if perimeter == "interpolated":
+        margin_s = the_rule.margin(g, inputs)
+        margin_cells = np.asarray(margin_s, dtype=float).reshape(-1)
+        if margin_cells.shape[0] != len(g):
+            raise ConfigError(f"rule {the_rule.name!r}: margin has {margin_cells.shape[0]} values, "
+                              f"the grid {len(g)} cells")
+        geoms, area_m2 = interpolated_geometries(
+            zone_r,
+            ras.to_raster(margin_cells, fill=np.nan),
+            ras.to_raster(np.ones(len(g), dtype=bool), fill=False),
+            n_zones=n_zones, x0=ras.x0, y0=ras.y0, cell_size=cell_size, factor=factor, clamp=DEFAULT_CLAMP,
+        )
+    else:
+        geoms = _zone_geometries(zone_r, ras, n_zones)
+        area_m2 = np.bincount(zone_r.ravel(), minlength=n_zones + 1)[1:] * float(cell_size) ** 2
+    quartiers.insert(int(quartiers.columns.get_loc("n_cells")) + 1, "area_ha", np.asarray(area_m2) / 1e4)
     epsg = _id_epsg(g["cell_id"]) or 3035
     gq = gpd.GeoDataFrame(quartiers, geometry=geoms, crs=f"EPSG:{epsg}")
     target_crs = getattr(grid, "crs", None)
@@ -745,6 +797,9 @@ def delineate(
         "min_zone_poverty": min_zone_poverty,
         "min_density": density_floor,
         "growth": None if growth is None else growth.description,
+        "perimeter": perimeter,
+        "perimeter_resolution": float(perimeter_resolution) if perimeter == "interpolated" else None,
+        "perimeter_clamp": DEFAULT_CLAMP if perimeter == "interpolated" else None,
         "proxy_note": (
             "the public grid gives cell means of disposable income, the decree medians of declared "
             "income: grid-based quartiers are a proxy, calibrated against official perimeters"

@@ -7,6 +7,15 @@ A rule has two parts, both plain data computed from the grid:
   aggregate (a ratio of sums) and the line it must stay on the right side of,
   used by :func:`~cohesion_geo.priority.grouping.grow_zones`.
 
+A rule may also give a **margin** (:attr:`Rule.margin`): each cell's
+continuous distance to the line, positive exactly for the cells it flags
+(default: ``max(1 - mean / (k S), poverty / level - 1)``, the poverty part
+also below ``1 - mean / (cap S)`` when ``poverty_cap`` is set; official:
+``1 - mean / S``; poverty_rate: ``poverty / level - 1``; composite:
+``(score - cut) / |cut|``). ``delineate(perimeter="interpolated")`` draws
+quartier edges where the interpolated margin crosses 0
+(:mod:`cohesion_geo.priority.perimeter`); ``lisa_hh`` has none.
+
 Every rule goes through the same grouping machinery (components, growth,
 bridging, holes, floor) in :func:`cohesion_geo.priority.delineate`; a rule
 also carries its own default grouping options (:attr:`Rule.options`),
@@ -61,6 +70,8 @@ __all__ = [
     "flag_income",
     "flag_lisa",
     "flag_poverty_rate",
+    "income_margin",
+    "poverty_margin",
     "weighted_quantile",
 ]
 
@@ -129,7 +140,7 @@ class Growth:
 
 @dataclass(frozen=True)
 class Rule:
-    """A delineation rule: cores, optional growth, default grouping options."""
+    """A delineation rule: cores, optional growth, default grouping options, optional margin."""
 
     name: str
     description: str
@@ -137,6 +148,11 @@ class Rule:
     growth: Callable[[pd.DataFrame, RuleInputs], Growth | None]
     options: Mapping[str, Any] = field(default_factory=dict)
     line: Callable[[pd.DataFrame, RuleInputs], pd.Series | None] = lambda grid, inputs: None
+    #: Continuous margin of each cell to the rule's line: > 0 exactly for the cells
+    #: the rule flags, 0 on the line, NaN where unknown. Used by
+    #: ``delineate(perimeter="interpolated")`` to draw edges between cell centres;
+    #: None for rules without a continuous field (``lisa_hh``).
+    margin: Callable[[pd.DataFrame, RuleInputs], pd.Series] | None = None
 
 
 def _require(grid: pd.DataFrame, columns: list[str], rule: str) -> None:
@@ -207,6 +223,43 @@ def flag_composite(score: pd.Series, *, weights: pd.Series | None = None, percen
     return pd.Series(np.asarray(score.astype(float) > cut, dtype=bool), index=score.index, name="flagged")
 
 
+def income_margin(grid: pd.DataFrame, *, line: pd.Series | float) -> pd.Series:
+    """Relative distance below an income line: ``1 - mean_std_living / line``.
+
+    Positive exactly where :func:`flag_income` flags the cell; NaN where the
+    mean or the line is unknown.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"mean_std_living": [9_000.0, 12_000.0, 15_000.0, np.nan]})
+    >>> income_margin(g, line=12_000).round(2).tolist()
+    [0.25, 0.0, -0.25, nan]
+    """
+    _require(grid, ["mean_std_living"], "income")
+    msl = grid["mean_std_living"].to_numpy(dtype=float)
+    line_a = np.asarray(line, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(line_a > 0, 1.0 - msl / np.where(line_a > 0, line_a, 1.0), np.nan)
+    return pd.Series(np.broadcast_to(out, msl.shape).astype(float), index=grid.index, name="margin")
+
+
+def poverty_margin(grid: pd.DataFrame, *, level: float = DEFAULT_POVERTY_LEVEL) -> pd.Series:
+    """Relative distance above a poverty level: ``poverty_rate / level - 1``.
+
+    At least 0 exactly where :func:`flag_poverty_rate` flags the cell.
+
+    Examples
+    --------
+    >>> poverty_margin(pd.DataFrame({"poverty_rate": [0.15, 0.3, 0.45]})).round(2).tolist()
+    [-0.5, 0.0, 0.5]
+    """
+    _require(grid, ["poverty_rate"], "poverty_rate")
+    if not level > 0:
+        raise ConfigError(f"poverty level must be positive, not {level!r}")
+    pr = grid["poverty_rate"].to_numpy(dtype=float)
+    return pd.Series(pr / float(level) - 1.0, index=grid.index, name="margin")
+
+
 def _aligned(series: pd.Series | None, grid: pd.DataFrame, what: str, rule: str) -> pd.Series:
     if series is None:
         if what in grid.columns:
@@ -255,6 +308,18 @@ def _default_cores(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
     return cores
 
 
+def _default_margin(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
+    """max(income margin to k x S, poverty margin), the poverty part capped like the cores."""
+    margin = income_margin(grid, line=_default_line(grid, inputs)).to_numpy(dtype=float)
+    if "poverty_rate" in grid.columns:
+        poor = poverty_margin(grid, level=inputs.poverty_level).to_numpy(dtype=float)
+        if inputs.poverty_cap is not None:  # a poverty seed above the cap is not flagged: margin <= 0
+            cap = income_margin(grid, line=inputs.threshold * inputs.poverty_cap).to_numpy(dtype=float)
+            poor = np.minimum(poor, cap)
+        margin = np.fmax(margin, poor)
+    return pd.Series(margin, index=grid.index, name="margin")
+
+
 def _default_growth(grid: pd.DataFrame, inputs: RuleInputs) -> Growth:
     line = _default_line(grid, inputs).to_numpy(dtype=float)
     allowed = inputs.threshold.to_numpy(dtype=float) * inputs.grow_factor
@@ -267,6 +332,10 @@ def _official_cores(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
     return flag_income(grid, line=inputs.threshold)
 
 
+def _official_margin(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
+    return income_margin(grid, line=inputs.threshold)
+
+
 def _official_growth(grid: pd.DataFrame, inputs: RuleInputs) -> Growth:
     s = inputs.threshold.to_numpy(dtype=float)
     return _income_growth(grid, s, s * inputs.grow_factor / inputs.proxy_factor, "zone mean below S")
@@ -274,6 +343,10 @@ def _official_growth(grid: pd.DataFrame, inputs: RuleInputs) -> Growth:
 
 def _poverty_cores(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
     return flag_poverty_rate(grid, level=inputs.poverty_level)
+
+
+def _poverty_margin(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
+    return poverty_margin(grid, level=inputs.poverty_level)
 
 
 def _poverty_growth(grid: pd.DataFrame, inputs: RuleInputs) -> Growth:
@@ -305,6 +378,21 @@ def _lisa_cores(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
 def _composite_cores(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
     score = _aligned(inputs.score, grid, "score", "composite")
     return flag_composite(score, weights=grid["ind"], percentile=inputs.percentile)
+
+
+def _composite_margin(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
+    """(score - cut) / |cut| (score / cut - 1 for a positive cut); the weighted standard deviation if cut is 0."""
+    score = _aligned(inputs.score, grid, "score", "composite").to_numpy(dtype=float)
+    pop = _pop(grid)
+    cut = weighted_quantile(score, pop, inputs.percentile / 100.0)
+    scale = abs(cut)
+    if not scale > 1e-12:
+        ok = np.isfinite(score) & (pop > 0)
+        mean = np.average(score[ok], weights=pop[ok]) if ok.any() else 0.0
+        scale = float(np.sqrt(np.average((score[ok] - mean) ** 2, weights=pop[ok]))) if ok.any() else 0.0
+    if not scale > 1e-12:
+        scale = 1.0
+    return pd.Series((score - cut) / scale, index=grid.index, name="margin")
 
 
 def _composite_growth(grid: pd.DataFrame, inputs: RuleInputs) -> Growth:
@@ -347,6 +435,7 @@ RULES: dict[str, Rule] = {
         _default_growth,
         {**BASE_OPTIONS, "contiguity": "rook", "grow": 1, "imputed": "join"},
         _default_line,
+        margin=_default_margin,
     ),
     "official": Rule(
         "official",
@@ -355,14 +444,16 @@ RULES: dict[str, Rule] = {
         _official_growth,
         dict(BASE_OPTIONS),
         lambda grid, inputs: inputs.threshold.rename("line"),
+        margin=_official_margin,
     ),
     "poverty_rate": Rule(
-        "poverty_rate", "poverty rate at least the level", _poverty_cores, _poverty_growth, dict(BASE_OPTIONS)
+        "poverty_rate", "poverty rate at least the level", _poverty_cores, _poverty_growth, dict(BASE_OPTIONS),
+        margin=_poverty_margin,
     ),
     "lisa_hh": Rule("lisa_hh", "high-high LISA cluster cells", _lisa_cores, _no_growth, dict(BASE_OPTIONS)),
     "composite": Rule(
         "composite", "score above a population-weighted percentile", _composite_cores, _composite_growth,
-        dict(BASE_OPTIONS),
+        dict(BASE_OPTIONS), margin=_composite_margin,
     ),
 }
 
