@@ -45,7 +45,7 @@ from ..errors import CohesionGeoWarning, ConfigError, MissingColumnsError
 from ..indicators.graph import _id_epsg
 from . import grouping as G
 from .perimeter import DEFAULT_CLAMP, DEFAULT_RESOLUTION, PERIMETERS, interpolated_geometries, subcell_factor
-from .raster import GridRaster
+from .raster import GridRaster, one_geometry
 from .rules import DEFAULT_POVERTY_LEVEL, RULES, Rule, RuleInputs, get_rule
 from .threshold import (
     NATIONAL_MEDIANS,
@@ -885,17 +885,7 @@ def _zone_geometries(zone_r: np.ndarray, ras: GridRaster, n_zones: int) -> np.nd
     for geom, value in features.shapes(sub, mask=sub > 0, connectivity=4, transform=transform):
         parts.setdefault(int(value), []).append(shapely.geometry.shape(geom))
     for z in range(1, n_zones + 1):
-        polys = parts.get(z, [])
-        if len(polys) == 1:
-            geom = polys[0]
-        else:
-            geom = shapely.MultiPolygon(polys)
-            if not geom.is_valid:
-                geom = shapely.union_all(polys)
-        geom = shapely.normalize(geom)
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-        geoms[z - 1] = geom
+        geoms[z - 1] = one_geometry(parts.get(z, []))
     return geoms
 
 

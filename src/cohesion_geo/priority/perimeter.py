@@ -47,6 +47,7 @@ from rasterio import features
 from scipy import ndimage as ndi
 
 from ..errors import ConfigError
+from .raster import one_geometry
 
 __all__ = [
     "DEFAULT_CLAMP",
@@ -305,11 +306,5 @@ def interpolated_geometries(
             shapely.geometry.shape(geom)
             for geom, _ in features.shapes(sub, mask=sub > 0, connectivity=4, transform=transform)
         ]
-        geom = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
-        if not geom.is_valid:
-            geom = shapely.union_all(polys)
-        geom = shapely.normalize(geom)
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-        geoms[z - 1] = geom
+        geoms[z - 1] = one_geometry(polys)
     return geoms, areas

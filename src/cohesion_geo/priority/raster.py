@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collections.abc import Sequence
+
 import numpy as np
+import shapely
 
 from ..errors import CohesionGeoError
 
-__all__ = ["GridRaster", "MAX_PIXELS"]
+__all__ = ["GridRaster", "MAX_PIXELS", "one_geometry"]
 
 #: Largest bounding box (in pixels) rasterised at once: 400 million pixels is
 #: 400 MB per boolean layer. Mainland France at 200 m is about 30 million.
@@ -115,3 +118,25 @@ class GridRaster:
         x = (np.asarray(cols, dtype=np.int64) + self.x0) * self.cell_size
         y = (np.asarray(rows, dtype=np.int64) + self.y0) * self.cell_size
         return x, y
+
+
+def one_geometry(polys: Sequence[shapely.Polygon]) -> shapely.Geometry:
+    """One valid, normalised (multi)polygon from the polygons a raster was cut into.
+
+    Examples
+    --------
+    >>> one_geometry([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)]).geom_type
+    'MultiPolygon'
+    >>> one_geometry([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)]).area  # touching parts dissolved
+    2.0
+    """
+    if len(polys) == 1:
+        geom = polys[0]
+    else:
+        geom = shapely.MultiPolygon(list(polys))
+        if not geom.is_valid:
+            geom = shapely.union_all(list(polys))
+    geom = shapely.normalize(geom)
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    return geom
