@@ -277,25 +277,25 @@ def test_vintage_selects_the_built_in_national_median() -> None:
 
 
 def test_overseas_variant_uses_communes_and_each_departements_median() -> None:
-    # Guadeloupe (971): 8 cells at 6,000 EUR and 4 at 12,000 -> département median 6,000;
+    # La Réunion (974): 8 cells at 6,000 EUR and 4 at 12,000 -> département median 6,000;
     # Martinique (972): 12 cells at 10,000 -> 10,000. The grid-wide median would be 10,000 for both.
     gp = picture_grid("PPPP\nPPPP\nRRRR", pop=150).drop(columns="urban_unit")
     gp["mean_std_living"] = np.where(gp.mean_std_living == POOR, 6_000.0, 12_000.0)
-    gp["commune"] = "97101"
+    gp["commune"] = "97411"
     mq = picture_grid("PPPP\nPPPP\nPPPP", pop=150, origin=(3_810_000, 3_000_000)).drop(columns="urban_unit")
     mq["mean_std_living"] = 10_000.0
     mq["commune"] = "97209"
     grid = pd.concat([gp, mq], ignore_index=True)
     res = delineate(grid, rule="official", variant="overseas", national_median=20_000,
-                    urban_unit_population={"97101": 20_000, "97209": 20_000})
-    assert res.params["urban_medians"] == {"97101": 6_000.0, "97209": 10_000.0}
+                    urban_unit_population={"97411": 20_000, "97209": 20_000})
+    assert res.params["urban_medians"] == {"97411": 6_000.0, "97209": 10_000.0}
     # 0.6 * (0.3 * 20,000 + 0.7 * 6,000) = 6,120 -> 6,200; 0.6 * (6,000 + 7,000) = 7,800
-    assert res.params["thresholds"] == {"97101": 6_200.0, "97209": 7_800.0}
-    assert res.quartiers["urban_unit"].tolist() == ["97101"]
+    assert res.params["thresholds"] == {"97411": 6_200.0, "97209": 7_800.0}
+    assert res.quartiers["urban_unit"].tolist() == ["97411"]
     assert res.quartiers["n_cells"].tolist() == [8]
     # communes under 15,000 inhabitants are not searched overseas
     small = delineate(grid, rule="official", variant="overseas", national_median=20_000,
-                      urban_unit_population={"97101": 14_999, "97209": 20_000})
+                      urban_unit_population={"97411": 14_999, "97209": 20_000})
     assert small.quartiers.empty
 
 

@@ -408,7 +408,7 @@ def delineate(
         Urban-unit median(s); estimated from the grid when not given
         (population-weighted median of cell means). Overseas: the
         *département* median, estimated over the grid's cells of each
-        département (from the commune code: ``971``...``976``).
+        département (from the commune code: ``972``, ``974``...).
     vintage : int, optional
         Filosofi vintage (else ``grid.attrs["vintage"]``).
     urban_units : table, mapping, column name or None
