@@ -53,6 +53,7 @@ from .threshold import (
     RuleSet,
     estimate_urban_median,
     official_threshold,
+    weighted_quantile,
 )
 
 __all__ = ["DelineationResult", "REASONS", "delineate", "resolve_urban_units"]
@@ -327,18 +328,15 @@ def _zone_tests(
         num = G.zone_sums(zl, w * np.nan_to_num(msl), nz)
         den = G.zone_sums(zl, w, nz)
         ok &= (den > 0) & (num < line * den)
-    elif zone_test == "median":
+    elif zone_test == "median":  # population-weighted median of the zone's cell means
         idx = np.flatnonzero(known.ravel())
-        z, v, wt = zl.ravel()[idx], msl.ravel()[idx], w.ravel()[idx]
-        srt = np.lexsort((v, z))
-        z, v, wt = z[srt], v[srt], wt[srt]
-        med = np.full(nz + 1, np.inf)
-        for lab in np.unique(z):
-            sl = z == lab
-            cw = np.cumsum(wt[sl])
-            if cw[-1] > 0:
-                med[lab] = v[sl][min(int(np.searchsorted(cw, 0.5 * cw[-1])), cw.size - 1)]
-        ok &= med < line
+        idx = idx[np.argsort(zl.ravel()[idx], kind="stable")]
+        edges = np.searchsorted(zl.ravel()[idx], np.arange(nz + 2))
+        med = np.array([np.nan] + [
+            weighted_quantile(msl.ravel()[idx[a:b]], w.ravel()[idx[a:b]], 0.5)
+            for a, b in zip(edges[1:-1], edges[2:])
+        ])
+        ok &= med < line  # NaN (no known cell) fails
     if min_poverty is not None and poverty is not None:
         pk = np.isfinite(poverty) & (zl > 0)
         pw = np.where(pk, pop, 0.0)
