@@ -222,6 +222,19 @@ def test_margin_is_positive_exactly_for_flagged_cells() -> None:
     assert ((RULES["composite"].margin(grid, comp) > 0) == RULES["composite"].cores(grid, comp)).all()
 
 
+def test_composite_margin_is_the_distance_to_the_cut_in_standard_deviations() -> None:
+    # scores 0..4, equal populations: the 60th percentile cut is 2, the weighted sd sqrt(2)
+    grid = pd.DataFrame({"ind": [100.0] * 5})
+    inputs = RuleInputs(threshold=pd.Series(12_000.0, index=grid.index),
+                        score=pd.Series([0.0, 1.0, 2.0, 3.0, 4.0]), percentile=60.0)
+    margin = RULES["composite"].margin(grid, inputs)
+    assert margin.tolist() == pytest.approx([-math.sqrt(2), -1 / math.sqrt(2), 0.0, 1 / math.sqrt(2), math.sqrt(2)])
+    assert RULES["composite"].cores(grid, inputs).tolist() == [False, False, False, True, True]
+    # a constant score has no spread: the scale falls back to 1
+    flat = RuleInputs(threshold=inputs.threshold, score=pd.Series([1.5] * 5), percentile=60.0)
+    assert RULES["composite"].margin(grid, flat).tolist() == [0.0] * 5
+
+
 def test_resolution_changes_only_the_detail() -> None:
     grid = field_grid(block(4_000.0, 12_000.0))
     a50 = run(grid, perimeter="interpolated", perimeter_resolution=50).quartiers.geometry.iloc[0]

@@ -12,7 +12,8 @@ continuous distance to the line, positive exactly for the cells it flags
 (default: ``max(1 - mean / (k S), poverty / level - 1)``, the poverty part
 also below ``1 - mean / (cap S)`` when ``poverty_cap`` is set; official:
 ``1 - mean / S``; poverty_rate: ``poverty / level - 1``; composite:
-``(score - cut) / |cut|``). ``delineate(perimeter="interpolated")`` draws
+``(score - cut) / sd``, ``sd`` the score's population-weighted standard
+deviation). ``delineate(perimeter="interpolated")`` draws
 quartier edges where the interpolated margin crosses 0
 (:mod:`cohesion_geo.priority.perimeter`); ``lisa_hh`` has none.
 
@@ -380,25 +381,27 @@ def _composite_cores(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
     return flag_composite(score, weights=grid["ind"], percentile=inputs.percentile)
 
 
-def _composite_margin(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
-    """(score - cut) / |cut| (score / cut - 1 for a positive cut); the weighted standard deviation if cut is 0."""
+def _composite_cut(grid: pd.DataFrame, inputs: RuleInputs) -> tuple[np.ndarray, float]:
+    """The score (grid order) and its population-weighted percentile, as :func:`flag_composite` cuts it."""
     score = _aligned(inputs.score, grid, "score", "composite").to_numpy(dtype=float)
+    return score, weighted_quantile(score, _pop(grid), inputs.percentile / 100.0)
+
+
+def _composite_margin(grid: pd.DataFrame, inputs: RuleInputs) -> pd.Series:
+    """(score - cut) / the score's population-weighted standard deviation (1 when it is 0)."""
+    score, cut = _composite_cut(grid, inputs)
     pop = _pop(grid)
-    cut = weighted_quantile(score, pop, inputs.percentile / 100.0)
-    scale = abs(cut)
-    if not scale > 1e-12:
-        ok = np.isfinite(score) & (pop > 0)
-        mean = np.average(score[ok], weights=pop[ok]) if ok.any() else 0.0
-        scale = float(np.sqrt(np.average((score[ok] - mean) ** 2, weights=pop[ok]))) if ok.any() else 0.0
-    if not scale > 1e-12:
-        scale = 1.0
-    return pd.Series((score - cut) / scale, index=grid.index, name="margin")
+    ok = np.isfinite(score) & (pop > 0)
+    scale = 0.0
+    if ok.any():
+        mean = np.average(score[ok], weights=pop[ok])
+        scale = float(np.sqrt(np.average((score[ok] - mean) ** 2, weights=pop[ok])))
+    return pd.Series((score - cut) / (scale if scale > 1e-12 else 1.0), index=grid.index, name="margin")
 
 
 def _composite_growth(grid: pd.DataFrame, inputs: RuleInputs) -> Growth:
-    score = _aligned(inputs.score, grid, "score", "composite").to_numpy(dtype=float)
+    score, cut = _composite_cut(grid, inputs)
     ok = np.isfinite(score)
-    cut = weighted_quantile(score, _pop(grid), inputs.percentile / 100.0)
     pop = _pop(grid)
     return Growth(
         numerator=np.where(ok, pop * np.nan_to_num(score), 0.0),
