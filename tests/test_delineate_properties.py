@@ -141,3 +141,28 @@ def test_default_rule_zones_kept_when_threshold_rises(grid: pd.DataFrame, t: flo
     high = _zone_pixels(_run(grid, threshold=t + dt, rule="default"), grid)
     for cells in low.values():
         assert any(cells & other for other in high.values())
+
+
+@SETTINGS
+@given(grid=grids(), opts=OPTIONS, threshold=st.floats(9_000, 25_000),
+       rule=st.sampled_from(["official", "default", "poverty_rate"]))
+def test_interpolated_perimeter_keeps_cells_statistics_and_never_overlaps(grid: pd.DataFrame, opts: dict,
+                                                                          threshold: float, rule: str) -> None:
+    import shapely
+
+    cells = _run(grid, threshold=threshold, rule=rule, **opts)
+    fine = _run(grid, threshold=threshold, rule=rule, perimeter="interpolated", **opts)
+    pd.testing.assert_frame_equal(cells.cells, fine.cells)
+    pd.testing.assert_frame_equal(cells.quartiers.drop(columns=["geometry", "area_ha"]),
+                                  fine.quartiers.drop(columns=["geometry", "area_ha"]))
+    q = fine.quartiers
+    assert q.is_valid.all()
+    geoms = list(q.geometry)
+    for i in range(len(geoms)):
+        for j in range(i + 1, len(geoms)):
+            assert shapely.intersection(geoms[i], geoms[j]).area < 1e-6
+    # every cell of a quartier keeps its centre inside the quartier's polygon
+    by_id = dict(zip(q["quartier_id"], geoms))
+    xy = grid.set_index("cell_id").loc[fine.cells["cell_id"], ["cell_x", "cell_y"]].to_numpy()
+    for qid, (x, y) in zip(fine.cells["quartier_id"], xy):
+        assert by_id[qid].contains(shapely.Point(x + 100, y + 100))
