@@ -89,5 +89,5 @@ def test_no_candidates_scores_zero() -> None:
     official = gpd.GeoDataFrame({"CODE_QP": ["A"]}, geometry=[shapely.box(0, 0, 400, 200)], crs=2154)
     empty = gpd.GeoDataFrame(geometry=[], crs=2154)
     r = evaluate(empty, official, grid=grid)
-    assert r.recall == 0.0 and r.f1 == 0.0 and r.half_covered_share == 0.0
+    assert r.recall == 0.0 and r.precision == 0.0 and r.f1 == 0.0 and r.half_covered_share == 0.0
     assert np.isclose(r.population_official, 300)

@@ -209,9 +209,7 @@ def evaluate(
 
     p_off, p_cand, p_both = located(u_off), located(u_cand), located(u_both)
     recall = p_both / p_off if p_off > 0 else float("nan")
-    precision = p_both / p_cand if p_cand > 0 else (float("nan") if p_off == 0 else 0.0)
-    if p_cand == 0:
-        precision = float("nan")
+    precision = p_both / p_cand if p_cand > 0 else 0.0  # no candidate population: nothing right
     f1 = 2 * recall * precision / (recall + precision) if recall + precision > 0 else 0.0
     if not np.isfinite(f1):
         f1 = 0.0
@@ -237,7 +235,7 @@ def evaluate(
     half = float(per_q["half_covered"].mean()) if len(per_q) else float("nan")
     return EvaluationResult(
         recall=float(recall),
-        precision=float(precision) if np.isfinite(precision) else 0.0,
+        precision=float(precision),
         f1=float(f1),
         half_covered_share=half,
         population_official=p_off,
