@@ -126,6 +126,23 @@ def test_all_value_problems_at_once(tmp_path: Path) -> None:
     assert "column 'DF2018': non-numeric values in 1 row, e.g. row 3 ('abc')" in text
 
 
+def test_a_bad_value_is_reported_once(tmp_path: Path) -> None:
+    # the year's potentiel fiscal feeds the potentiel financier: it was reported twice
+    # (as 'PF4Taxes2019' and as 'potentiel_fiscal')
+    path = tmp_path / "dgcl.csv"
+    path.write_text(DGCL_HEADER + '"33063";"BORDEAUX";"33";259259;1;2;xyz\r\n', encoding="latin-1")
+    with pytest.raises(ValidationError) as exc:
+        load_finance(path)
+    assert exc.value.problems == ["column 'potentiel_fiscal': non-numeric values in 1 row, e.g. row 1 ('xyz')"]
+    no_prev = tmp_path / "no_prev.csv"  # without DF2018 the year's own dotation is used, and checked once
+    no_prev.write_text(
+        '"CodeCom";"PopDGF2019";"DF2019";"PF4Taxes2019"\r\n"33063";259259;-2;3\r\n', encoding="latin-1"
+    )
+    with pytest.raises(ValidationError) as exc:
+        load_finance(no_prev)
+    assert exc.value.problems == ["column 'dotation_forfaitaire': negative values in 1 row, e.g. row 1 (-2.0)"]
+
+
 def test_no_dgcl_columns_asks_for_a_mapping(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("insee,pop,pfin\n33063,259259,357097400\n", encoding="utf-8")

@@ -158,6 +158,7 @@ def load_finance(
         raise ValidationError(source, ["the finance table has no rows"])
     problems = Problems(source)
     attrs: dict[str, object] = {"source": source, "year": year, "pfin_dotation_year": None}
+    prev_dotation = None
     if mapping:
         data = apply_mapping(frame, mapping, source=source)
         if "commune" not in data.columns:
@@ -170,8 +171,9 @@ def load_finance(
             )
         problems.raise_if_any()
     else:
-        data, year_used = _dgcl_frame(frame, year=year, source=source, attrs=attrs, values=problems)
-        attrs["year"] = year_used
+        data, chosen, prev_dotation = _dgcl_frame(frame, year=year, source=source)
+        attrs["year"] = chosen
+        attrs["pfin_dotation_year"] = chosen - 1 if prev_dotation is not None else chosen
 
     commune = normalise_codes(
         data["commune"], width=5, pattern=COMMUNE_PATTERN, column=mapping.get("commune", "CodeCom"),
@@ -183,6 +185,9 @@ def load_finance(
     data = data.copy()
     data["commune"] = commune.astype("string")
     data = to_numeric(data, [c for c in _NUMERIC if c in data.columns], problems, nonnegative=True)
+    if prev_dotation is not None:  # PF(year) + DF(year - 1): DF(year - 1) checked under its name, kept as read
+        dotation = to_numeric(data[[prev_dotation]], [prev_dotation], problems, nonnegative=True)[prev_dotation]
+        data["potentiel_financier"] = data["potentiel_fiscal"] + dotation
     problems.raise_if_any()
 
     pop = data["population"] if "population" in data.columns else None
@@ -209,13 +214,12 @@ def load_finance(
     return out
 
 
-def _dgcl_frame(
-    frame: pd.DataFrame, *, year: int | None, source: str, attrs: dict[str, object], values: Problems
-) -> tuple[pd.DataFrame, int]:
+def _dgcl_frame(frame: pd.DataFrame, *, year: int | None, source: str) -> tuple[pd.DataFrame, int, str | None]:
     """Rename the DGCL columns of ``year`` (or the latest complete year) to canonical names.
 
-    Structural problems raise here; bad values of the previous year's dotation
-    go to ``values`` (reported with the other value problems).
+    Returns the renamed frame, the year and the previous year's dotation column
+    (``DF<year-1>``, ``None`` when absent). Structural problems raise here;
+    values are checked by :func:`load_finance`.
     """
     problems = Problems(source)
     cols = [str(c) for c in frame.columns]
@@ -258,9 +262,4 @@ def _dgcl_frame(
     # keep the year's source columns under their own names as well (for traceability)
     for src in (years["pop"][chosen], years["pf"][chosen], years["df"][chosen]):
         data[src] = frame[src].to_numpy()
-    prev = years["df"].get(chosen - 1)
-    dotation = prev if prev is not None else years["df"][chosen]
-    attrs["pfin_dotation_year"] = chosen - 1 if prev is not None else chosen
-    checked = to_numeric(frame, [years["pf"][chosen], dotation], values, nonnegative=True)
-    data["potentiel_financier"] = checked[years["pf"][chosen]] + checked[dotation]
-    return data, chosen
+    return data, chosen, years["df"].get(chosen - 1)
