@@ -122,6 +122,9 @@ class TestAggregate:
         assert r["poverty_rate"].tolist() == pytest.approx([14 / 60, 0.1])
         assert r["imputed_share"].tolist() == pytest.approx([50 / 150, 0.0])
         assert r["secret"].tolist() == [False, True]
+        # labels as a plain array (positions of the grid's rows) give the same groups
+        a = sum_by(_grid(), np.array(["q1", "q1", "q2", None], dtype=object))
+        pd.testing.assert_frame_equal(a, r.rename_axis(None))
 
 
 @pytest.fixture(scope="module")

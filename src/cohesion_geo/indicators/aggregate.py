@@ -146,7 +146,7 @@ def _finish(sums: pd.DataFrame, methods: dict[str, str], *, suppress_secret: boo
 
 def sum_by(
     grid: pd.DataFrame,
-    labels: pd.Series,
+    labels: pd.Series | np.ndarray,
     *,
     counts: Sequence[str] = (),
     suppress_secret: bool = False,
@@ -158,9 +158,9 @@ def sum_by(
     ----------
     grid : DataFrame
         Cells with the canonical counts (``ind`` required).
-    labels : Series
-        Group label per cell, aligned on ``grid.index``; cells with a missing
-        label are left out.
+    labels : Series or array
+        Group label per cell, aligned on ``grid.index`` (an array: in row
+        order); cells with a missing label are left out.
     counts : sequence of str
         Extra count columns to sum (e.g. ``reports_n``).
     suppress_secret : bool, default False
@@ -191,7 +191,7 @@ def sum_by(
         c: np.bincount(codes, weights=np.nan_to_num(table[c].to_numpy()[keep]), minlength=len(uniques))
         for c in table.columns
     }
-    frame = pd.DataFrame(sums, index=pd.Index(uniques, name=labels.name))
+    frame = pd.DataFrame(sums, index=pd.Index(uniques, name=lab.name))
     frame.insert(0, "n_cells", np.bincount(codes, minlength=len(uniques)).astype("int64"))
     return _finish(frame, methods, suppress_secret=suppress_secret,
                    min_households=min_households, source="grid")
