@@ -21,7 +21,7 @@ from .access import DEFAULT_RADIUS, facility_access
 from .aggregate import SECRET_MIN_HOUSEHOLDS, secret_flag
 from .cell import INDICATORS, cell_indicators
 from .residents import CATEGORIES, MIN_REPORTS, cell_reports, confront
-from .scores import ISOLATION_WEIGHTS, POVERTY_WEIGHTS, isolation_score, poverty_score
+from .scores import ISOLATION_WEIGHTS, isolation_score, poverty_score
 
 __all__ = ["INDICATOR_COLUMNS", "add_indicators", "urban_unit_groups"]
 
@@ -258,7 +258,3 @@ def add_indicators(
     out.attrs = dict(grid.attrs)
     out.attrs["indicators"] = meta
     return out
-
-
-# keep the weights importable from here for the CLI help
-DEFAULT_WEIGHTS = {"poverty": POVERTY_WEIGHTS, "isolation": ISOLATION_WEIGHTS}
