@@ -65,8 +65,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``cohesion-geo indicators`` from parsed arguments."""
     from .._io import atomic_dir, write_frame, write_layers
-    from ..indicators import add_indicators, aggregate, area_reports, cell_raster, write_raster
-    from ..indicators.residents import CONFRONTATION_CLASSES, report_density
+    from ..indicators import (
+        CONFRONTATION_CLASSES,
+        add_indicators,
+        aggregate,
+        area_reports,
+        cell_raster,
+        write_raster,
+        write_report_density,
+    )
     from ..loaders import load_facilities, load_iris, load_reports, load_urban_units
     from . import grid_from_args
 
@@ -127,9 +134,7 @@ def run(args: argparse.Namespace) -> int:
                     write_raster(arr, tmp / f"{col}.tif", transform=tr, crs=crs, nodata=float("nan"),
                                  description=col)
             if reports is not None:
-                arr, tr, crs = report_density(grid, reports, bandwidth=args.bandwidth)
-                write_raster(arr, tmp / "reports_density.tif", transform=tr, crs=crs,
-                             description=f"resident reports per km2 (Gaussian kernel, sigma {args.bandwidth:g} m)")
+                write_report_density(grid, reports, tmp / "reports_density.tif", bandwidth=args.bandwidth)
         written.append(f"{args.rasters}/ (GeoTIFF, 200 m, aligned on the grid)")
 
     for note in meta.get("notes", []):
