@@ -26,10 +26,7 @@ __all__ = [
     "write_frame",
     "write_layers",
     "write_text",
-    "VECTOR_SUFFIXES",
 ]
-
-VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet"}
 
 
 @contextlib.contextmanager
