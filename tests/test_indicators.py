@@ -90,10 +90,15 @@ class TestCellIndicators:
         assert rate != pytest.approx(cell_indicators(COUNTS).loc[["a", "b"], "poverty_rate"].mean())
 
     def test_dwellings_fallbacks(self) -> None:
-        assert C.dwellings(COUNTS).tolist() == [40.0, 20.0, 0.0]
-        no_age = COUNTS.drop(columns=["log_av45", "log_45_70", "log_70_90", "log_ap90", "log_inc"])
-        assert C.dwellings(no_age).tolist() == [40.0, 20.0, 0.0]  # men_coll + men_mais
+        # distinct totals per source, so each assertion tells which one was used
+        t = COUNTS.assign(log_inc=[10.0, 0.0, 0.0], men_mais=[0.0, 5.0, 0.0])
+        assert C.dwellings(t).tolist() == [50.0, 20.0, 0.0]  # periods first (not men_coll + men_mais, not men)
+        no_age = t.drop(columns=["log_av45", "log_45_70", "log_70_90", "log_ap90", "log_inc"])
+        assert C.dwellings(no_age).tolist() == [30.0, 25.0, 0.0]  # then men_coll + men_mais
         only_men = no_age.drop(columns=["men_coll", "men_mais"])
+        assert C.dwellings(only_men).tolist() == [40.0, 20.0, 0.0]  # then men
+        assert C.social_housing_share(t).loc["a"] == 0.4
+        assert C.social_housing_share(no_age).loc["a"] == pytest.approx(20 / 30)
         assert C.social_housing_share(only_men).loc["a"] == 0.5
 
     def test_derived_layout_passthrough(self) -> None:
