@@ -105,15 +105,8 @@ def _crs(value: str | None) -> Any:
 
 
 def _given(args: argparse.Namespace) -> set[str]:
-    """Options the user set (different from their defaults)."""
-    out = set()
-    for name in ("layer", "vintage", "columns", "crs", "fix_invalid", "types", "year", "income_kind", "x", "y",
-                 "to_crs", "category", "comment", "date", "source_column", "date_format", "area", "area_layer",
-                 "bbox", "facilities", "communes"):  # fmt: skip
-        value = getattr(args, name, None)
-        if value not in (None, False):
-            out.add(name)
-    return out
+    """Options of :data:`KINDS` the user set (different from their defaults)."""
+    return {name for name in set().union(*KINDS.values()) if getattr(args, name, None) not in (None, False)}
 
 
 def load_input(args: argparse.Namespace) -> pd.DataFrame | gpd.GeoDataFrame:
