@@ -21,6 +21,8 @@ import pandas as pd
 import shapely
 
 from ..errors import CRSError, MissingColumnsError
+from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS
+from ..indicators.residents import MIN_REPORTS as MIN_REPORTS_BREAKDOWN
 
 __all__ = [
     "MIN_HOUSEHOLDS",
@@ -32,8 +34,6 @@ __all__ = [
     "secret_mask",
 ]
 
-MIN_HOUSEHOLDS = 11
-MIN_REPORTS_BREAKDOWN = 5
 #: Columns that identify a unit and are never blanked by :func:`mask_secret`.
 ID_COLUMNS = frozenset(
     {

@@ -51,6 +51,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import CohesionGeoError, MissingColumnsError
+from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS
 
 __all__ = [
     "Comparison",
@@ -67,7 +68,7 @@ __all__ = [
 _SUMS = ("ind", "men", "men_pauv")
 
 
-def publishable(frame: pd.DataFrame, /, *, min_households: int = 11) -> pd.DataFrame:
+def publishable(frame: pd.DataFrame, /, *, min_households: int = SECRET_MIN_HOUSEHOLDS) -> pd.DataFrame:
     """Copy of a comparison or robustness table fit to publish (statistical secrecy).
 
     For each group of count columns -- ``ind``/``men``/``men_pauv``, and the

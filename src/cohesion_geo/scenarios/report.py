@@ -36,13 +36,10 @@ import pandas as pd
 
 from .._io import write_text
 from ..errors import CohesionGeoError
+from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS
+from ..indicators.residents import MIN_REPORTS
 
 __all__ = ["MIN_HOUSEHOLDS", "MIN_REPORTS", "build_report", "render_report", "write_report"]
-
-#: Statistical secrecy: no statistic for fewer households than this.
-MIN_HOUSEHOLDS = 11
-#: Residents' report categories (and comments) only from this many reports.
-MIN_REPORTS = 5
 
 _TEMPLATES = Path(__file__).with_name("templates")
 

@@ -45,6 +45,7 @@ import pandas as pd
 
 from .._io import atomic_dir, write_frame, write_layers, write_text
 from ..errors import CohesionGeoWarning, ConfigError
+from ..indicators.residents import MIN_REPORTS  # smallest number of reports for a per-category breakdown
 from .compare import Comparison, Robustness, compare_scenarios, publishable, robustness
 from .project import Project, Scenario, load_project
 
@@ -60,10 +61,6 @@ __all__ = [
     "theme_scores",
     "write_scenario",
 ]
-
-#: Smallest number of reports for a per-category breakdown in any output.
-MIN_REPORTS = 5
-
 
 # ---------------------------------------------------------------------------
 # Results
