@@ -36,7 +36,7 @@ import shapely
 from .._validate import check_same_crs, require_projected
 from ..errors import MissingColumnsError, ValidationError
 from ..loaders.grid import COUNT_COLUMNS as _GRID_COUNT_COLUMNS
-from .cell import INDICATORS, cell_indicators
+from .cell import INDICATORS, available_indicators, cell_indicators
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -118,17 +118,16 @@ def _count_table(grid: pd.DataFrame, extra: Sequence[str]) -> tuple[pd.DataFrame
 
 
 def _finish(sums: pd.DataFrame, methods: dict[str, str], *, suppress_secret: bool,
-            min_households: int, source: str) -> pd.DataFrame:
+            min_households: int) -> pd.DataFrame:
     out = sums.copy()
     if "_ind_imputed" in out.columns:
         out["imputed_share"] = np.divide(
             out["_ind_imputed"].to_numpy(), out["ind"].to_numpy(),
             out=np.full(len(out), np.nan), where=out["ind"].to_numpy() > 0,
         )
-    ratios = cell_indicators(out[[c for c in out.columns if not c.startswith("_")]],
-                             indicators=[n for n, s in INDICATORS.items() if s.available(out.columns)],
-                             source=source) if any(
-        s.available(out.columns) for s in INDICATORS.values()) else pd.DataFrame(index=out.index)
+    names = available_indicators(out)
+    ratios = (cell_indicators(out[[c for c in out.columns if not c.startswith("_")]], indicators=names)
+              if names else pd.DataFrame(index=out.index))
     for ratio_col in methods:
         num, den = out[f"_{ratio_col}_num"].to_numpy(), out[f"_{ratio_col}_den"].to_numpy()
         ratios[ratio_col] = np.divide(num, den, out=np.full(len(out), np.nan), where=den > 0)
@@ -193,8 +192,7 @@ def sum_by(
     }
     frame = pd.DataFrame(sums, index=pd.Index(uniques, name=lab.name))
     frame.insert(0, "n_cells", np.bincount(codes, minlength=len(uniques)).astype("int64"))
-    return _finish(frame, methods, suppress_secret=suppress_secret,
-                   min_households=min_households, source="grid")
+    return _finish(frame, methods, suppress_secret=suppress_secret, min_households=min_households)
 
 
 def apportion(
@@ -364,8 +362,7 @@ def aggregate(
     frame = pd.DataFrame(sums)
     frame.insert(0, "cell_equivalents", np.bincount(grp, weights=w, minlength=k))
     frame.insert(0, "n_cells", np.bincount(ucell["g"].to_numpy(), minlength=k).astype("int64"))
-    result = _finish(frame, methods, suppress_secret=suppress_secret,
-                     min_households=min_households, source="grid")
+    result = _finish(frame, methods, suppress_secret=suppress_secret, min_households=min_households)
     first = pd.Series(np.arange(len(polygons))).groupby(codes).first().to_numpy()
     head = pd.DataFrame({key: uniques}, index=frame.index)
     for c in keep:
