@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import pandas as pd
 import pyogrio
 
 from cohesion_geo.cli import main
@@ -27,3 +28,18 @@ def test_urban_unit_population_switches_the_weights_from_five_million(tmp_path, 
     assert _thresholds(tmp_path, [], capsys) == {"study_area": 11_700.0}        # 0.6 * (14,000 + 5,400)
     assert _thresholds(tmp_path, ["--urban-unit-population", "6000000"], capsys) == {"study_area": 11_200.0}
     assert _thresholds(tmp_path, ["--urban-unit-population", "4999999"], capsys) == {"study_area": 11_700.0}
+
+
+def test_weigh_reads_a_semicolon_assignment_csv(tmp_path, capsys):
+    # the cell -> quartier table was read with pd.read_csv (',' only): a French ';' file was refused
+    grid, out = str(synthetic_path("grid")), tmp_path / "q.gpkg"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["delineate", grid, "--out", str(out)]) == 0
+        cells = pyogrio.read_dataframe(out, layer="cells", read_geometry=False)[["cell_id", "quartier_id"]]
+        cells.to_csv(tmp_path / "a.csv", sep=";", index=False)
+        code = main(["weigh", str(out), "--grid", grid, "--assignment", str(tmp_path / "a.csv"),
+                     "--out", str(tmp_path / "r.csv")])
+    assert code == 0, capsys.readouterr().err
+    ranked = pd.read_csv(tmp_path / "r.csv")
+    assert sorted(ranked["quartier_id"]) == sorted(cells["quartier_id"].unique())

@@ -119,8 +119,10 @@ def _read_quartiers(path: Path, layer: str | None):
 
 
 def _read_assignment(path: Path) -> pd.DataFrame:
-    if path.suffix.lower() == ".csv":
-        table = pd.read_csv(path, dtype={"cell_id": str, "quartier_id": str})
+    if path.suffix.lower() == ".csv":  # separator and encoding detected (French ';' files)
+        from ..loaders._read import read_table
+
+        table = read_table(path, string_columns=("cell_id", "quartier_id"))
     else:
         import pyogrio
 
