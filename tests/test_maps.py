@@ -136,6 +136,14 @@ def test_aggregate_reports_counts_per_cell_and_hides_small_breakdowns() -> None:
     assert agg.geometry.apply(lambda g: g.equals(shapely.box(*g.bounds))).all()
 
 
+def test_aggregate_reports_cell_ids_name_the_grid_crs() -> None:
+    agg = aggregate_reports(make_reports(), grid_crs=2154, cell_size=1000)
+    assert agg.crs.to_epsg() == 2154 and len(agg)
+    assert agg["cell_id"].str.startswith("CRS2154RES1000mN").all()
+    x0, y0 = agg.geometry.bounds[["minx", "miny"]].to_numpy()[0]
+    assert agg["cell_id"].iloc[0] == f"CRS2154RES1000mN{y0:.0f}E{x0:.0f}"
+
+
 def test_report_positions_never_reach_the_html() -> None:
     reports = make_reports()
     html = render_html(quartiers_map(make_quartiers(), cells=make_cells(), reports_per_cell=reports))

@@ -18,8 +18,9 @@ from collections.abc import Iterable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+from pyproj import CRS
 
+from ..cellid import cell_ids, cell_squares
 from ..errors import CRSError, MissingColumnsError
 from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS
 from ..indicators.residents import MIN_REPORTS as MIN_REPORTS_BREAKDOWN
@@ -196,7 +197,6 @@ def aggregate_reports(
         c = counts.loc[(cx, cy)]
         c = c[c > 0].sort_values(ascending=False, kind="stable")
         row = {
-            "cell_id": f"CRS3035RES{cell_size}mN{cy}E{cx}",
             "cell_x": cx,
             "cell_y": cy,
             "reports_count": int(n),
@@ -209,10 +209,12 @@ def aggregate_reports(
         for k in cats:
             row[f"n_{k}"] = float(counts.at[(cx, cy), k]) if show else np.nan
         rows.append(row)
-    out = pd.DataFrame(rows, columns=["cell_id", "cell_x", "cell_y", "reports_count",
+    out = pd.DataFrame(rows, columns=["cell_x", "cell_y", "reports_count",
                                       "reports_breakdown", "reports_comments",
                                       *[f"n_{k}" for k in cats]])
-    geom = shapely.box(out["cell_x"], out["cell_y"], out["cell_x"] + cell_size, out["cell_y"] + cell_size)
+    out.insert(0, "cell_id", cell_ids(out["cell_x"], out["cell_y"], cell_size=cell_size,
+                                      epsg=CRS.from_user_input(grid_crs).to_epsg()))
+    geom = cell_squares(out["cell_x"], out["cell_y"], cell_size)
     return gpd.GeoDataFrame(out, geometry=geom, crs=grid_crs)
 
 
