@@ -485,10 +485,10 @@ def confront(
     if reports_n is not None:
         n = reports_n.reindex(statistics.index).to_numpy(dtype="float64", na_value=0.0)
         rflag &= n >= min_reports
-    labels = np.where(sflag & rflag, "both", np.where(sflag, "statistics_only",
-                      np.where(rflag, "residents_only", "neither"))).astype(object)
-    labels[np.isnan(s) | np.isnan(r)] = None
-    out = pd.Series(pd.Categorical(labels, categories=list(CONFRONTATION_CLASSES)),
+    # codes into CONFRONTATION_CLASSES: both 0, statistics_only 1, residents_only 2, neither 3
+    codes = np.where(sflag, np.where(rflag, 0, 1), np.where(rflag, 2, 3)).astype(np.int8)
+    codes[np.isnan(s) | np.isnan(r)] = -1
+    out = pd.Series(pd.Categorical.from_codes(codes, categories=list(CONFRONTATION_CLASSES)),
                     index=statistics.index, name="confrontation")
     out.attrs["thresholds"] = {"statistics": st, "residents": rt, "min_reports": min_reports if reports_n is not None else None}
     return out
