@@ -4,7 +4,8 @@ Loaders build a :class:`Problems` collector, run the checks they need and call
 :meth:`Problems.raise_if_any`, so a user sees every missing column, duplicate id
 and bad value of a file in one message instead of fixing them one at a time.
 Recoverable row-level problems (a few bad points) are dropped by
-:func:`drop_rows` with a :class:`~cohesion_geo.errors.DroppedRowsWarning`.
+:func:`drop_rows` (or :func:`drop_for_reasons`, one warning per reason) with a
+:class:`~cohesion_geo.errors.DroppedRowsWarning`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .errors import CRSError, DroppedRowsWarning, MissingColumnsError, Validatio
 __all__ = [
     "Problems",
     "check_same_crs",
+    "drop_for_reasons",
     "drop_rows",
     "example_rows",
     "require_columns",
@@ -139,14 +141,27 @@ def to_numeric(
 
 def drop_rows(frame: pd.DataFrame, bad: np.ndarray | pd.Series, *, source: str, reason: str) -> pd.DataFrame:
     """Drop recoverable bad rows with a warning that counts them and names examples."""
-    bad = np.asarray(bad, dtype=bool)
-    if bad.any():
-        warnings.warn(
-            f"{source}: dropped {example_rows(bad)}: {reason}",
-            DroppedRowsWarning,
-            stacklevel=3,
-        )
-        return frame.loc[~bad].reset_index(drop=True)
+    return drop_for_reasons(frame, [(np.asarray(bad, dtype=bool), reason)], source=source, stacklevel=4)
+
+
+def drop_for_reasons(
+    frame: pd.DataFrame, reasons: Sequence[tuple[np.ndarray, str]], *, source: str, stacklevel: int = 3
+) -> pd.DataFrame:
+    """Drop rows flagged by several masks, one counted warning per reason.
+
+    Each mask is over the rows of ``frame`` (so the example row numbers are the
+    file's); a row flagged by an earlier reason is not counted again.
+    """
+    taken = np.zeros(len(frame), dtype=bool)
+    for mask, reason in reasons:
+        mask = np.asarray(mask, dtype=bool) & ~taken
+        if mask.any():
+            warnings.warn(
+                f"{source}: dropped {example_rows(mask)}: {reason}", DroppedRowsWarning, stacklevel=stacklevel
+            )
+        taken |= mask
+    if taken.any():
+        return frame.loc[~taken].reset_index(drop=True)
     return frame
 
 

@@ -8,7 +8,6 @@ accents ignored). Everything is vectorised over pandas string columns.
 from __future__ import annotations
 
 import unicodedata
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import geopandas as gpd
@@ -18,7 +17,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from .._validate import Problems, example_rows
-from ..errors import DroppedRowsWarning, ValidationError
+from ..errors import ValidationError
 
 __all__ = [
     "COMMUNE_PATTERN",
@@ -26,7 +25,6 @@ __all__ = [
     "apply_mapping",
     "area_of_use_bounds",
     "outside_area_of_use",
-    "drop_for_reasons",
     "find_column",
     "normalise_codes",
     "normalise_label",
@@ -219,22 +217,3 @@ def point_xy(geoms: gpd.GeoSeries, problems: Problems) -> tuple[np.ndarray, np.n
     xs = np.where(missing, np.nan, shapely.get_x(arr))
     ys = np.where(missing, np.nan, shapely.get_y(arr))
     return xs, ys
-
-
-def drop_for_reasons(
-    frame: pd.DataFrame, reasons: Sequence[tuple[np.ndarray, str]], *, source: str
-) -> pd.DataFrame:
-    """Drop rows flagged by several masks, one counted warning per reason.
-
-    Each mask is over the rows of ``frame`` (so the example row numbers are the
-    file's); a row flagged by an earlier reason is not counted again.
-    """
-    taken = np.zeros(len(frame), dtype=bool)
-    for mask, reason in reasons:
-        mask = np.asarray(mask, dtype=bool) & ~taken
-        if mask.any():
-            warnings.warn(f"{source}: dropped {example_rows(mask)}: {reason}", DroppedRowsWarning, stacklevel=3)
-        taken |= mask
-    if taken.any():
-        return frame.loc[~taken].reset_index(drop=True)
-    return frame

@@ -32,12 +32,11 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from .._validate import Problems, example_rows, require_columns, require_projected, to_numeric
+from .._validate import Problems, drop_for_reasons, example_rows, require_columns, require_projected, to_numeric
 from ..errors import ValidationError
 from ._common import (
     COMMUNE_PATTERN,
     IRIS_PATTERN,
-    drop_for_reasons,
     find_column,
     lower_columns,
     normalise_codes,

@@ -49,10 +49,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .._validate import Problems, drop_rows, example_rows, require_projected, to_numeric
+from .._validate import Problems, drop_for_reasons, drop_rows, example_rows, require_projected, to_numeric
 from ..cellid import cell_ids
 from ..errors import CohesionGeoWarning, CRSError, InputFormatError, ValidationError
-from ._common import drop_for_reasons, find_column, normalise_label, outside_area_of_use, point_xy, text
+from ._common import find_column, normalise_label, outside_area_of_use, point_xy, text
 from ._read import read_table
 
 __all__ = [
