@@ -68,7 +68,8 @@ def sniff_csv(
 
 
 #: CSV files at least this large are parsed with pyarrow's multi-threaded reader
-#: (about 10x faster than pandas' C parser on a national grid); smaller files,
+#: (2.6x less CPU, 2.4x less wall time than pandas' C parser on a 340 MB synthetic
+#: grid, 2 cores); smaller files,
 #: and any file pyarrow cannot type consistently, use pandas.
 ARROW_MIN_BYTES = 16 * 2**20
 
