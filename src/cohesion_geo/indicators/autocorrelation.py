@@ -97,8 +97,9 @@ LISA_LABELS: tuple[str, ...] = (
 #: Categories of ``gi_cluster`` (in this order).
 GI_LABELS: tuple[str, ...] = ("hot spot", "cold spot", "not significant", "isolated")
 
-# esda's quadrant codes: 1 HH, 2 LH, 3 LL, 4 HL (0 here for isolates).
-_QUAD_LABEL = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low"}
+# esda's quadrant codes: 1 HH, 2 LH, 3 LL, 4 HL (0 here for isolates) -> position in LISA_LABELS.
+_QUAD_CODE = np.array([LISA_LABELS.index(lab) for lab in
+                       ("isolated", "high-high", "low-high", "low-low", "high-low")], dtype=np.int8)
 _CHUNK = 512
 
 
@@ -571,11 +572,9 @@ def local_moran(
     sig, p_fdr = _significant(p, alpha, fdr)
     if p_fdr is not None:
         out["lisa_p_fdr"] = p_fdr
-    labels = np.full(n, "not significant", dtype=object)
-    for code, lab in _QUAD_LABEL.items():
-        labels[sig & (q == code)] = lab
-    labels[isolated] = "isolated"
-    out["lisa_cluster"] = pd.Categorical(labels, categories=list(LISA_LABELS))
+    codes = np.where(sig, _QUAD_CODE[q], np.int8(LISA_LABELS.index("not significant")))
+    codes[isolated] = LISA_LABELS.index("isolated")
+    out["lisa_cluster"] = pd.Categorical.from_codes(codes, categories=list(LISA_LABELS))
     return out
 
 
@@ -658,9 +657,9 @@ def getis_ord_star(
     sig, p_fdr = _significant(p, alpha, fdr)
     if p_fdr is not None:
         out["gi_p_fdr"] = p_fdr
-    labels = np.full(n, "not significant", dtype=object)
-    labels[sig & (zs > 0)] = "hot spot"
-    labels[sig & (zs < 0)] = "cold spot"
-    labels[isolated] = "isolated"
-    out["gi_cluster"] = pd.Categorical(labels, categories=list(GI_LABELS))
+    codes = np.full(n, GI_LABELS.index("not significant"), dtype=np.int8)
+    codes[sig & (zs > 0)] = GI_LABELS.index("hot spot")
+    codes[sig & (zs < 0)] = GI_LABELS.index("cold spot")
+    codes[isolated] = GI_LABELS.index("isolated")
+    out["gi_cluster"] = pd.Categorical.from_codes(codes, categories=list(GI_LABELS))
     return out
