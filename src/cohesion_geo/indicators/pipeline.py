@@ -245,10 +245,7 @@ def add_indicators(
         res = local_moran(sub["poverty_score"].to_numpy(), graph=graph, permutations=permutations,
                           rng=rng, alpha=alpha, fdr=fdr)
         for c in ("lisa_i", "lisa_p", "lisa_q", "lisa_cluster"):
-            col = pd.Series(res[c].to_numpy(), index=sub.index).reindex(out.index)
-            if c == "lisa_cluster":
-                col = pd.Categorical(col, categories=res[c].cat.categories)
-            put(c, col)
+            put(c, res[c].set_axis(sub.index).reindex(out.index))  # categorical stays categorical
         meta["lisa"] = {"variable": "poverty_score", "permutations": permutations, "alpha": alpha,
                         "fdr": fdr, "graph": "queen"}
 
