@@ -158,3 +158,16 @@ def test_no_payload_runs_in_a_browser(run, tmp_path):
     assert images and all(images)  # every inline PNG decodes
     assert "<script>window.__pwned = 1; alert('x')</script> quartier 0" in text  # shown as text
     assert len(images) == 3 + 1 + 3 * 3
+
+
+def test_urban_unit_values_on_a_derived_grid():
+    # the Lille layout has rates and no household counts: the urban-unit column of a profile was empty
+    import pandas as pd
+
+    from cohesion_geo.scenarios.report import _uu_values
+
+    g = pd.DataFrame({"cell_id": ["a", "b", "c"], "urban_unit": ["U1", "U1", "U2"], "ind": [100.0, 300.0, 12.0],
+                      "poverty_rate": [0.2, 0.4, 0.5], "mean_std_living": [20000.0, 16000.0, 15000.0]})
+    uu = _uu_values(g)
+    assert uu.loc["U1", "poverty_rate"] == pytest.approx(0.35) and uu.loc["U1", "mean_std_living"] == 17000.0
+    assert uu.loc["U2", ["poverty_rate", "mean_std_living"]].isna().all()  # 12 inhabitants: secret

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .._io import write_text
 from ..errors import CohesionGeoError
-from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS
+from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS, sum_by
 from ..indicators.residents import MIN_REPORTS
 
 __all__ = ["MIN_HOUSEHOLDS", "MIN_REPORTS", "build_report", "render_report", "write_report"]
@@ -211,61 +211,42 @@ def _profile_map(q: gpd.GeoDataFrame, row: int, grid: gpd.GeoDataFrame, margin: 
     return _png(fig)
 
 
-def _uu_values(grid: pd.DataFrame) -> pd.DataFrame:
-    """Indicators of each urban unit (ratios of summed counts), indexed by urban unit."""
-    from ..indicators.cell import cell_indicators
+#: Cell scores and distances averaged over a unit's inhabitants (not sums of counts).
+_WEIGHTED = ("facility_distance", "facility_count", "poverty_score", "isolation_score")
 
+
+def _unit_values(grid: pd.DataFrame, labels: pd.Series, *, suppress_secret: bool) -> pd.DataFrame:
+    """Indicators per unit (``labels``, aligned on ``grid``): ratios of the summed counts
+    (:func:`~cohesion_geo.indicators.aggregate.sum_by`) and the population-weighted
+    means of the cell scores."""
     g = pd.DataFrame(grid).drop(columns="geometry", errors="ignore")
-    key = g["urban_unit"].astype(object).fillna("(none)") if "urban_unit" in g.columns else pd.Series("all", index=g.index)
-    counts = [c for c in g.columns if c in _count_columns()]
-    if not counts:
+    if "ind" not in g.columns or not labels.notna().any():
         return pd.DataFrame()
-    sums = g[counts].groupby(key.to_numpy()).sum()
-    try:
-        out = cell_indicators(sums)
-    except Exception:
-        out = pd.DataFrame(index=sums.index)
-    out["men"] = sums["men"] if "men" in sums.columns else np.nan
-    w = g["ind"].astype(float) if "ind" in g.columns else pd.Series(1.0, index=g.index)
-    for col in ("facility_distance", "facility_count", "poverty_score", "isolation_score"):
+    out = sum_by(g, labels, suppress_secret=suppress_secret)
+    w = g["ind"].astype(float)
+    for col in _WEIGHTED:
         if col in g.columns:
             x = pd.to_numeric(g[col], errors="coerce")
-            ok = (x.notna() & (w > 0)).to_numpy()
-            k = key.to_numpy()[ok]
+            ok = x.notna() & (w > 0) & labels.notna()
+            k = labels[ok]
             out[col] = (x[ok] * w[ok]).groupby(k).sum() / w[ok].groupby(k).sum()
-    secret = ~(out["men"] >= MIN_HOUSEHOLDS)  # statistical secrecy, also for a tiny urban unit
-    out.loc[secret, [c for c in out.columns if c != "men"]] = np.nan
+            if suppress_secret:
+                out.loc[out["secret"], col] = np.nan
     return out
 
 
-def _count_columns() -> set[str]:
-    from ..loaders.grid import COUNT_COLUMNS
-
-    return set(COUNT_COLUMNS)
+def _uu_values(grid: pd.DataFrame) -> pd.DataFrame:
+    """Indicators of each urban unit, indexed by urban unit; blank under 11 households."""
+    key = (grid["urban_unit"].astype(object).fillna("(none)") if "urban_unit" in grid.columns
+           else pd.Series("all", index=grid.index))
+    return _unit_values(grid, key, suppress_secret=True)  # statistical secrecy, also for a tiny urban unit
 
 
 def _quartier_values(cells: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
     """Indicators of each quartier from the summed counts of its cells."""
-    from ..indicators.cell import cell_indicators
-
-    g = pd.DataFrame(grid).drop(columns="geometry", errors="ignore")
-    counts = [c for c in g.columns if c in _count_columns()]
-    m = cells[["cell_id", "quartier_id"]].astype(str).merge(g.astype({"cell_id": str}), on="cell_id")
-    if not counts or not len(m):
-        return pd.DataFrame()
-    sums = m.groupby("quartier_id")[counts].sum()
-    try:
-        out = cell_indicators(sums)
-    except Exception:
-        out = pd.DataFrame(index=sums.index)
-    for col in ("facility_distance", "facility_count", "poverty_score", "isolation_score"):
-        if col in m.columns:
-            w = m["ind"].astype(float) if "ind" in m.columns else pd.Series(1.0, index=m.index)
-            x = pd.to_numeric(m[col], errors="coerce")
-            ok = x.notna() & (w > 0)
-            out[col] = (x[ok] * w[ok]).groupby(m.loc[ok, "quartier_id"]).sum() / w[ok].groupby(
-                m.loc[ok, "quartier_id"]).sum()
-    return out
+    c = cells.astype({"cell_id": str, "quartier_id": str}).drop_duplicates("cell_id")  # a cell is in one quartier
+    member = pd.Series(c["quartier_id"].to_numpy(), index=c["cell_id"].to_numpy())
+    return _unit_values(grid, grid["cell_id"].astype(str).map(member), suppress_secret=False)
 
 
 def _quartier_names(run: Any, q: pd.DataFrame) -> list[str]:
