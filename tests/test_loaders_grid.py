@@ -182,6 +182,13 @@ def test_all_problems_reported_at_once(tmp_path):
     assert "men_pauv > men (more poor households than households) in 2 rows, e.g. rows 1, 3" in text
 
 
+def test_missing_ids_are_not_also_duplicates():
+    raw = pd.DataFrame({"Idcar_200m": ["CRS3035RES200mN2466800E3482800", None, None], "Ind": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValidationError) as info:
+        harmonise_grid(raw)
+    assert len(info.value.problems) == 1 and "unparseable cell ids" in info.value.problems[0], info.value.problems
+
+
 def test_missing_id_column_suggests_a_mapping(tmp_path):
     path = tmp_path / "derived.csv"
     pd.DataFrame({"id": RAW_2015["Idcar_200m"], "num_people": [1, 2, 3]}).to_csv(path, index=False)

@@ -74,6 +74,14 @@ def test_composition_problems(tmp_path: Path) -> None:
         load_urban_units(bad)
 
 
+def test_missing_communes_are_not_also_listed_twice(tmp_path: Path) -> None:
+    path = tmp_path / "uu.csv"
+    path.write_text("CODGEO;UU2020\n33063;33701\n;33701\n;33702\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as exc:
+        load_urban_units(path)
+    assert exc.value.problems == ["column 'CODGEO': missing commune code in 2 rows, e.g. rows 2, 3"]
+
+
 @pytest.mark.realdata
 def test_derived_from_the_real_bpe(bpe) -> None:
     uu = load_urban_units(facilities=bpe)

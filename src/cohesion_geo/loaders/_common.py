@@ -24,6 +24,7 @@ __all__ = [
     "IRIS_PATTERN",
     "apply_mapping",
     "area_of_use_bounds",
+    "duplicated_codes",
     "outside_area_of_use",
     "find_column",
     "normalise_codes",
@@ -105,6 +106,17 @@ def normalise_codes(
             + example_rows(bad, labels=list(values.astype("string").to_numpy()))
         )
     return codes
+
+
+def duplicated_codes(codes: pd.Series) -> np.ndarray:
+    """Rows whose code is present and appears more than once (missing codes are reported apart).
+
+    Examples
+    --------
+    >>> duplicated_codes(pd.Series(["33063", None, "33063", None], dtype="string")).tolist()
+    [True, False, True, False]
+    """
+    return codes.duplicated(keep=False).to_numpy(dtype=bool) & codes.notna().to_numpy()
 
 
 def normalise_label(values: pd.Series | Sequence[str]) -> pd.Series:

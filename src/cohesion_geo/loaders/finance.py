@@ -44,7 +44,7 @@ import pandas as pd
 
 from .._validate import Problems, example_rows, to_numeric
 from ..errors import ValidationError
-from ._common import COMMUNE_PATTERN, apply_mapping, find_column, normalise_codes, text
+from ._common import COMMUNE_PATTERN, apply_mapping, duplicated_codes, find_column, normalise_codes, text
 from ._read import read_table
 from .grid import parse_columns
 
@@ -179,7 +179,7 @@ def load_finance(
         data["commune"], width=5, pattern=COMMUNE_PATTERN, column=mapping.get("commune", "CodeCom"),
         problems=problems, what="commune code",
     )  # fmt: skip
-    dup = commune.duplicated(keep=False).fillna(False).to_numpy(dtype=bool) & commune.notna().to_numpy()
+    dup = duplicated_codes(commune)
     if dup.any():
         problems.add(f"duplicate commune codes in {example_rows(dup, labels=list(commune.to_numpy()))}")
     data = data.copy()

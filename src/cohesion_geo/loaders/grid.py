@@ -44,7 +44,7 @@ from pyproj import CRS
 from .._validate import Problems, example_rows, require_columns, to_numeric
 from ..cellid import cell_squares, parse_cell_ids
 from ..errors import InputFormatError, ValidationError
-from ._common import apply_mapping, outside_area_of_use
+from ._common import apply_mapping, duplicated_codes, outside_area_of_use
 from ._read import read_table
 
 __all__ = ["COUNT_COLUMNS", "detect_vintage", "harmonise_grid", "load_grid", "parse_columns"]
@@ -225,7 +225,7 @@ def harmonise_grid(
     except ValidationError as exc:
         problems.items.extend(exc.problems)
         parsed = None
-    dup = ids.duplicated(keep=False).to_numpy()
+    dup = duplicated_codes(ids)
     if dup.any():
         problems.add("duplicate cell ids in " + example_rows(dup, labels=list(ids.to_numpy())))
 

@@ -48,6 +48,7 @@ from ..errors import CohesionGeoWarning, CRSError, InputFormatError, ValidationE
 from ._common import (
     COMMUNE_PATTERN,
     IRIS_PATTERN,
+    duplicated_codes,
     find_column,
     lower_columns,
     normalise_codes,
@@ -219,7 +220,7 @@ def _harmonise_iris(
             )
     else:
         commune = iris.str.slice(0, 5)
-    dup = iris.duplicated(keep=False).fillna(False).to_numpy(dtype=bool) & iris.notna().to_numpy()
+    dup = duplicated_codes(iris)
     if dup.any():
         problems.add(f"duplicate IRIS codes in {example_rows(dup, labels=list(iris.to_numpy()))}")
 
@@ -412,7 +413,7 @@ def load_iris_income(
     iris = normalise_codes(
         frame[id_col], width=9, pattern=IRIS_PATTERN, column=id_col, problems=problems, what="IRIS code"
     )
-    dup = iris.duplicated(keep=False).fillna(False).to_numpy(dtype=bool) & iris.notna().to_numpy()
+    dup = duplicated_codes(iris)
     if dup.any():
         problems.add(f"duplicate IRIS codes in {example_rows(dup, labels=list(iris.to_numpy()))}")
 

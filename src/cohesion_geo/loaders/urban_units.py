@@ -36,7 +36,7 @@ import pandas as pd
 
 from .._validate import Problems, example_rows
 from ..errors import CohesionGeoWarning, ConfigError, ValidationError
-from ._common import COMMUNE_PATTERN, find_column, normalise_codes, text
+from ._common import COMMUNE_PATTERN, duplicated_codes, find_column, normalise_codes, text
 from ._read import read_table, sniff_csv
 
 __all__ = ["STUDY_AREA_UNIT", "load_urban_units", "urban_unit_population"]
@@ -232,7 +232,7 @@ def _from_file(path: Path) -> pd.DataFrame:
     missing = code.isna().to_numpy()
     if missing.any():
         problems.add(f"column {code_col!r}: missing urban-unit code in {example_rows(missing)}")
-    dup = commune.duplicated(keep=False).fillna(False).to_numpy(dtype=bool)
+    dup = duplicated_codes(commune)
     if dup.any():
         problems.add(f"communes listed twice in {example_rows(dup, labels=list(commune.to_numpy()))}")
     problems.raise_if_any()
