@@ -11,6 +11,7 @@ squares involves no per-row Python loop.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,8 +23,9 @@ import shapely
 from ._validate import example_rows
 from .errors import ValidationError
 
-__all__ = ["cell_ids", "cell_squares", "parse_cell_ids"]
+__all__ = ["cell_ids", "cell_squares", "epsg_of_ids", "parse_cell_ids"]
 
+_ID_CRS = re.compile(r"^CRS(\d{4,6})RES")
 _PATTERN_NE = r"^CRS(?P<epsg>\d{4,6})RES(?P<size>\d+)mN(?P<y>-?\d+)E(?P<x>-?\d+)$"
 _PATTERN_EN = r"^CRS(?P<epsg>\d{4,6})RES(?P<size>\d+)mE(?P<x>-?\d+)N(?P<y>-?\d+)$"
 
@@ -138,3 +140,17 @@ def cell_squares(
     y = np.asarray(cell_y, dtype="float64")
     s = np.asarray(cell_size, dtype="float64")
     return shapely.box(x, y, x + s, y + s)
+
+
+def epsg_of_ids(ids: pd.Series) -> int | None:
+    """EPSG code named by the first cell id (``CRS3035RES200m...``); None when there is none.
+
+    Examples
+    --------
+    >>> epsg_of_ids(pd.Series(["CRS3035RES200mN2029800E4252400"]))
+    3035
+    >>> epsg_of_ids(pd.Series(["12"])) is None
+    True
+    """
+    m = _ID_CRS.match(str(ids.iloc[0])) if len(ids) else None
+    return int(m.group(1)) if m else None

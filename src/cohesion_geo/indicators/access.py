@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 
 from .._validate import check_same_crs, drop_rows, require_projected
 from ..errors import MissingColumnsError, ValidationError
-from .graph import _id_epsg
+from ..cellid import epsg_of_ids
 
 
 __all__ = [
@@ -102,7 +102,7 @@ def _points(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     and much faster than computing 2 million centroids).
     """
     if isinstance(frame, gpd.GeoDataFrame) and {"cell_x", "cell_y", "cell_size", "cell_id"} <= set(frame.columns):
-        epsg = _id_epsg(frame["cell_id"])
+        epsg = epsg_of_ids(frame["cell_id"])
         if epsg is not None and frame.crs is not None and frame.crs.equals(CRS.from_epsg(epsg)):
             half = frame["cell_size"].to_numpy(dtype="float64") / 2
             return np.column_stack([frame["cell_x"].to_numpy(dtype="float64") + half,

@@ -19,7 +19,6 @@ statistic and the label ``"isolated"`` (see ``docs/autocorrelation.md``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Sequence
 from typing import Literal
 
@@ -34,15 +33,6 @@ __all__ = ["grid_graph", "graph_csr"]
 
 _QUEEN = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 _ROOK = ((-1, 0), (0, -1), (0, 1), (1, 0))
-
-
-_ID_CRS = re.compile(r"^CRS(\d{4,6})RES")
-
-
-def _id_epsg(ids: pd.Series) -> int | None:
-    """EPSG code named by the first cell id (``CRS3035RES200m...``); None when there is none."""
-    m = _ID_CRS.match(str(ids.iloc[0])) if len(ids) else None
-    return int(m.group(1)) if m else None
 
 
 def _as_int_coords(values: np.ndarray, name: str, problems: Problems) -> np.ndarray | None:

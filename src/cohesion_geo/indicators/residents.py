@@ -47,7 +47,7 @@ from .._io import atomic_path
 from ..errors import ConfigError, CRSError, DroppedRowsWarning, MissingColumnsError, ValidationError
 from ..loaders.reports import CATEGORIES  # the nine canonical report categories
 from .aggregate import SECRET_MIN_HOUSEHOLDS, aggregate
-from .graph import _id_epsg
+from ..cellid import epsg_of_ids
 
 __all__ = [
     "CATEGORIES",
@@ -85,7 +85,7 @@ def _grid_frame(grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int, CRS]:
     if np.unique(sizes).size > 1:
         raise ValidationError("grid", ["cells of several sizes; one grid, one cell size"])
     size = int(sizes[0])
-    epsg = (_id_epsg(grid["cell_id"]) if "cell_id" in grid.columns else None) or 3035
+    epsg = (epsg_of_ids(grid["cell_id"]) if "cell_id" in grid.columns else None) or 3035
     return (grid["cell_x"].to_numpy(dtype="int64"), grid["cell_y"].to_numpy(dtype="int64"),
             size, CRS.from_epsg(epsg))
 

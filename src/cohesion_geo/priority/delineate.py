@@ -42,7 +42,7 @@ from rasterio import features
 
 from .._validate import Problems, example_rows
 from ..errors import CohesionGeoWarning, ConfigError, MissingColumnsError
-from ..indicators.graph import _id_epsg
+from ..cellid import epsg_of_ids
 from . import grouping as G
 from .perimeter import DEFAULT_CLAMP, DEFAULT_RESOLUTION, PERIMETERS, interpolated_geometries, subcell_factor
 from .raster import GridRaster, one_geometry
@@ -760,7 +760,7 @@ def delineate(
         geoms = _zone_geometries(zone_r, ras, n_zones)
         area_m2 = np.bincount(zone_r.ravel(), minlength=n_zones + 1)[1:] * float(cell_size) ** 2
     quartiers.insert(int(quartiers.columns.get_loc("n_cells")) + 1, "area_ha", np.asarray(area_m2) / 1e4)
-    epsg = _id_epsg(g["cell_id"]) or 3035
+    epsg = epsg_of_ids(g["cell_id"]) or 3035
     gq = gpd.GeoDataFrame(quartiers, geometry=geoms, crs=f"EPSG:{epsg}")
     target_crs = getattr(grid, "crs", None)
     if target_crs is not None and gq.crs is not None and not gq.crs.equals(target_crs):
