@@ -143,6 +143,13 @@ def test_a_bad_value_is_reported_once(tmp_path: Path) -> None:
     assert exc.value.problems == ["column 'dotation_forfaitaire': negative values in 1 row, e.g. row 1 (-2.0)"]
 
 
+def test_bad_codes_name_the_file_column(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"  # DGCL-like table keyed by CODGEO: the message said 'CodeCom'
+    path.write_text("CODGEO;PopDGF2019;DF2019;PF4Taxes2019\n330;1;2;3\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="column 'CODGEO': malformed commune code"):
+        load_finance(path)
+
+
 def test_no_dgcl_columns_asks_for_a_mapping(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("insee,pop,pfin\n33063,259259,357097400\n", encoding="utf-8")

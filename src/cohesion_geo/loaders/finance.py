@@ -63,6 +63,8 @@ CAPACITY_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 _NUMERIC = ("population", *CAPACITY_COLUMNS)
+#: Commune code column of a DGCL-like table (first found).
+_CODE = ("CodeCom", "CODGEO", "DEPCOM", "INSEE_COM", "commune")
 
 
 def _labels() -> list[str]:
@@ -176,7 +178,7 @@ def load_finance(
         attrs["pfin_dotation_year"] = chosen - 1 if prev_dotation is not None else chosen
 
     commune = normalise_codes(
-        data["commune"], width=5, pattern=COMMUNE_PATTERN, column=mapping.get("commune", "CodeCom"),
+        data["commune"], width=5, pattern=COMMUNE_PATTERN, column=mapping.get("commune") or find_column(frame, _CODE),
         problems=problems, what="commune code",
     )  # fmt: skip
     dup = duplicated_codes(commune)
@@ -223,7 +225,7 @@ def _dgcl_frame(frame: pd.DataFrame, *, year: int | None, source: str) -> tuple[
     """
     problems = Problems(source)
     cols = [str(c) for c in frame.columns]
-    code = find_column(frame, ("CodeCom", "CODGEO", "DEPCOM", "INSEE_COM", "commune"))
+    code = find_column(frame, _CODE)
     if code is None:
         problems.add(
             "no commune code column ('CodeCom'); for another layout give a mapping, e.g. "
