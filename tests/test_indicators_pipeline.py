@@ -16,7 +16,7 @@ from pyproj import Transformer
 from cohesion_geo.cellid import cell_ids
 from cohesion_geo.cli import main
 from cohesion_geo.datasets import REAL_FILES
-from cohesion_geo.errors import CRSError, DroppedRowsWarning
+from cohesion_geo.errors import CRSError, DroppedRowsWarning, ValidationError
 from cohesion_geo.indicators import INDICATORS, add_indicators, standardize
 
 
@@ -128,6 +128,12 @@ class TestAddIndicators:
         counts = out["lisa_cluster"].value_counts()
         assert counts["high-high"] > 20 and counts["low-low"] > 20
         assert out.attrs["indicators"]["lisa"]["variable"] == "poverty_score"
+
+    def test_lisa_without_any_poverty_score_says_so(self) -> None:
+        g = _grid(4).assign(ind=0.0, men=0.0)  # no inhabitants: every ratio, hence the score, undefined
+        assert add_indicators(g)["poverty_score"].isna().all()
+        with pytest.raises(ValidationError, match="lisa=True: no cell has a poverty_score"):
+            add_indicators(g, lisa=True, permutations=9, rng=1)
 
 
 def test_lille_derived_grid(lille_grid: gpd.GeoDataFrame) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import require_projected
-from ..errors import ConfigError, MissingColumnsError
+from ..errors import ConfigError, MissingColumnsError, ValidationError
 from .access import DEFAULT_RADIUS, facility_access
 from .aggregate import SECRET_MIN_HOUSEHOLDS, secret_flag
 from .cell import INDICATORS, cell_indicators
@@ -239,6 +239,10 @@ def add_indicators(
         from .graph import grid_graph
 
         ok = out["poverty_score"].notna().to_numpy()
+        if not ok.any():
+            raise ValidationError("grid", [
+                f"lisa=True: no cell has a poverty_score (its components are undefined in all {len(out)} "
+                "cells, e.g. no inhabitants or households): nothing to test for clusters"])
         sub = out.loc[ok]
         size = int(sub["cell_size"].iloc[0]) if "cell_size" in sub.columns else 200
         graph = grid_graph(sub["cell_x"].to_numpy(), sub["cell_y"].to_numpy(), cell_size=size)
