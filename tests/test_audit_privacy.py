@@ -120,3 +120,18 @@ def test_report_change_table_gives_no_count_for_a_tiny_gain(demo):
     assert rows["C13"]["ind_gained"] == "–" and rows["C13"]["pauv_gained"] == "–"  # 0.9 household gained
     assert rows["C13"]["pauv_lost"] != "–"
     assert rows["C1"]["ind_gained"] == "153" and rows["C1"]["pauv_gained"] == "12"  # 64 households: shown
+
+
+def test_one_secrecy_rule_for_maps_indicators_and_grids_without_households() -> None:
+    import pandas as pd
+
+    from cohesion_geo.indicators.aggregate import secret_flag
+    from cohesion_geo.maps import secret_mask
+
+    # Lille-like derived cells: no household count; imputed flag and inhabitants both count
+    cells = pd.DataFrame({"ind": [20.0, 30.0, 300.0, None], "imputed": [False, False, True, False]})
+    assert secret_mask(cells).tolist() == [True, False, True, True]
+    assert secret_flag(cells).tolist() == secret_mask(cells).tolist()
+    assert secret_mask(cells.drop(columns="imputed")).tolist() == [True, False, False, True]
+    # a household count, when there is one, decides alone
+    assert secret_mask(cells.assign(men=[12.0, 12.0, 12.0, 12.0])).tolist() == [False] * 4

@@ -477,3 +477,14 @@ def test_zone_tests_mean_median_poverty_and_density() -> None:
     assert len(run(grid, **base, min_density=3_700).quartiers) == 0
     with pytest.raises(ConfigError):
         run(grid, **base, zone_test="mode")
+
+
+def test_quartier_statistics_blanked_under_secrecy_on_a_grid_without_households() -> None:
+    # derived layout (no 'men'): 2 poor cells of 10 inhabitants = 20 < 11 x 2.2 households' worth
+    grid = picture_grid("PP", pop=10.0)
+    res = run(grid, min_population=0)
+    row = res.quartiers.iloc[0]
+    assert row["ind"] == 20.0 and row["n_cells"] == 2
+    assert np.isnan(row["mean_std_living"]) and np.isnan(row["poverty_rate"])
+    big = run(picture_grid("PP", pop=13.0), min_population=0).quartiers.iloc[0]  # 26 inhabitants: shown
+    assert big["mean_std_living"] == POOR

@@ -66,26 +66,40 @@ def secret_flag(
     counts: pd.DataFrame,
     *,
     min_households: int = SECRET_MIN_HOUSEHOLDS,
+    households: str = "men",
 ) -> pd.Series:
     """True where a unit holds fewer than ``min_households`` households (statistical secrecy).
 
-    Uses ``men``; when the table has no household count (derived grids) it
-    uses ``ind < min_households * 2.2`` (2.2 persons per household).
+    The one secrecy rule of the toolkit (indicators, delineation, maps,
+    report). Uses the household count ``households`` (``men``); a missing
+    count is secret. A table without it (derived grids) falls back on what
+    it has, and a unit is secret when either says so: inhabitants
+    (``ind < min_households * 2.2``, 2.2 persons per household) and INSEE's
+    ``imputed`` flag (set for cells of fewer than 11 households).
 
     Examples
     --------
-    >>> secret_flag(pd.DataFrame({"men": [10.9, 11.0]})).tolist()
-    [True, False]
+    >>> secret_flag(pd.DataFrame({"men": [10.9, 11.0, None]})).tolist()
+    [True, False, True]
+    >>> secret_flag(pd.DataFrame({"ind": [24.0, 25.0, 400.0], "imputed": [False, False, True]})).tolist()
+    [True, False, True]
     """
-    if "men" in counts.columns:
-        values = counts["men"].to_numpy(dtype="float64", na_value=np.nan)
-        limit = float(min_households)
-    elif "ind" in counts.columns:
-        values = counts["ind"].to_numpy(dtype="float64", na_value=np.nan)
-        limit = min_households * PERSONS_PER_HOUSEHOLD
+    def values(col: str) -> np.ndarray:
+        return pd.to_numeric(counts[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+    if households in counts.columns:
+        secret = ~(values(households) >= float(min_households))
+    elif "ind" in counts.columns or "imputed" in counts.columns:
+        secret = np.zeros(len(counts), dtype=bool)
+        if "ind" in counts.columns:
+            secret |= ~(values("ind") >= min_households * PERSONS_PER_HOUSEHOLD)
+        if "imputed" in counts.columns:
+            secret |= counts["imputed"].astype("boolean").fillna(True).to_numpy(dtype=bool)
     else:
-        raise MissingColumnsError("the secrecy flag needs 'men' (households) or 'ind' (inhabitants)")
-    return pd.Series(~(values >= limit), index=counts.index, name="secret")
+        raise MissingColumnsError(
+            f"the secrecy flag needs {households!r} (households), 'ind' (inhabitants) or 'imputed'"
+        )
+    return pd.Series(secret, index=counts.index, name="secret")
 
 
 def _count_table(grid: pd.DataFrame, extra: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -22,7 +22,7 @@ from pyproj import CRS
 
 from ..cellid import cell_ids, cell_squares
 from ..errors import CRSError, MissingColumnsError
-from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS
+from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS, secret_flag
 from ..indicators.residents import MIN_REPORTS as MIN_REPORTS_BREAKDOWN
 
 __all__ = [
@@ -63,10 +63,11 @@ def secret_mask(
 ) -> pd.Series:
     """Boolean Series (aligned on ``frame``), True where the unit is under secrecy.
 
-    A unit is secret when its household count ``households`` is below
-    ``min_households``, or missing. Without a household column (the Lille
-    derived grid has none), INSEE's ``imputed`` flag (set exactly for cells
-    of fewer than 11 households) is used; with neither, nothing is masked.
+    The toolkit's one rule, :func:`cohesion_geo.indicators.aggregate.secret_flag`:
+    the household count ``households`` below ``min_households`` or missing;
+    without it (the Lille derived grid has none), fewer than
+    ``min_households * 2.2`` inhabitants or INSEE's ``imputed`` flag. A frame
+    with none of these columns holds no statistic to protect: nothing is masked.
 
     Examples
     --------
@@ -74,12 +75,9 @@ def secret_mask(
     >>> secret_mask(pd.DataFrame({"men": [3.0, 11.0, 40.0, None]})).tolist()
     [True, False, False, True]
     """
-    if households in frame.columns:
-        men = pd.to_numeric(frame[households], errors="coerce")
-        return (men < min_households) | men.isna()
-    if "imputed" in frame.columns:
-        return frame["imputed"].fillna(True).astype(bool)
-    return pd.Series(False, index=frame.index)
+    if not {households, "ind", "imputed"} & set(frame.columns):
+        return pd.Series(False, index=frame.index)
+    return secret_flag(frame, min_households=min_households, households=households)
 
 
 #: Residents' columns computed with the population: blanked with the other statistics of a secret unit.

@@ -42,6 +42,7 @@ from rasterio import features
 
 from .._validate import Problems, example_rows
 from ..errors import CohesionGeoWarning, ConfigError, MissingColumnsError
+from ..indicators.aggregate import secret_flag
 from ..cellid import epsg_of_ids
 from . import grouping as G
 from .perimeter import DEFAULT_CLAMP, DEFAULT_RESOLUTION, PERIMETERS, interpolated_geometries, subcell_factor
@@ -860,11 +861,10 @@ def _quartier_table(
     if line_s is not None:
         out["line"] = line_s.iloc[inside].to_numpy()[first.to_numpy()] if n_zones else []
     out["rule"] = rule_name
-    if "men" in out.columns:  # statistical secrecy: no statistic for fewer than 11 households
-        secret = out["men"] < 11
-        for col in ("mean_std_living", "poverty_rate", "men_pauv"):
-            if col in out.columns:
-                out.loc[secret, col] = np.nan
+    secret = secret_flag(out).to_numpy()  # statistical secrecy: no statistic for fewer than 11 households
+    for col in ("mean_std_living", "poverty_rate", "men_pauv"):
+        if col in out.columns:
+            out.loc[secret, col] = np.nan
     return out
 
 

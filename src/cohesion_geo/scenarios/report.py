@@ -36,7 +36,7 @@ import pandas as pd
 
 from .._io import write_text
 from ..errors import CohesionGeoError
-from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS, sum_by
+from ..indicators.aggregate import SECRET_MIN_HOUSEHOLDS as MIN_HOUSEHOLDS, secret_flag, sum_by
 from ..indicators.residents import MIN_REPORTS
 
 __all__ = ["MIN_HOUSEHOLDS", "MIN_REPORTS", "build_report", "render_report", "write_report"]
@@ -146,10 +146,6 @@ def _png(fig: Any) -> str:
     except Exception:  # pragma: no cover - figure not managed by pyplot
         pass
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _secret(men: Any) -> bool:
-    return not _isnum(men) or float(men) < MIN_HOUSEHOLDS
 
 
 # ---------------------------------------------------------------------------
@@ -499,8 +495,9 @@ def build_report(
             "map": _overview_map(q, outline, res.scenario.title, source_line) if maps else None,
             "quartiers": [],
         }  # fmt: skip
+        q_secret = secret_flag(q)
         for i, row in q.iterrows():
-            secret = _secret(row.get("men")) if "men" in q.columns else False
+            secret = bool(q_secret[i])
             sc["quartiers"].append({
                 "rank": fmt_int(row.get("rank")), "id": row["quartier_id"], "name": row["_name"],
                 "ind": fmt_int(row.get("ind")), "poverty": "–" if secret else fmt_pct(row.get("poverty_rate")),
@@ -518,7 +515,7 @@ def build_report(
         for i in range(limit):
             row = q.iloc[i]
             qid = str(row["quartier_id"])
-            secret = _secret(row.get("men")) if "men" in q.columns else False
+            secret = bool(q_secret.iloc[i])
             unit = row.get("urban_unit")
             uurow = uu.loc[unit] if isinstance(unit, str) and unit in uu.index else (
                 uu.iloc[0] if len(uu) == 1 else None)
@@ -604,8 +601,10 @@ def build_report(
         fq = fr.quartiers.reset_index(drop=True)
         first_names = dict(zip(fq["quartier_id"].astype(str), _quartier_names(run, fq)))
     core_rows = []
-    for _, r in pd.DataFrame(rob.core).iterrows():
-        secret = _secret(r.get("men")) if "men" in rob.core.columns else False
+    core = pd.DataFrame(rob.core)
+    core_secret = secret_flag(core)
+    for i, (_, r) in enumerate(core.iterrows()):
+        secret = bool(core_secret.iloc[i])
         core_rows.append({
             "id": r["core_id"], "cells": fmt_int(r["n_cells"]),
             "ind": "–" if secret else fmt_int(r.get("ind")),
