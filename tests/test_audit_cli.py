@@ -43,3 +43,20 @@ def test_weigh_reads_a_semicolon_assignment_csv(tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     ranked = pd.read_csv(tmp_path / "r.csv")
     assert sorted(ranked["quartier_id"]) == sorted(cells["quartier_id"].unique())
+
+
+def test_weigh_communes_file_without_crs_is_named(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+
+    grid, out = str(synthetic_path("grid")), tmp_path / "q.gpkg"
+    communes = tmp_path / "communes.gpkg"  # GeoJSON would default to WGS84
+    gpd.GeoDataFrame({"commune": ["00101"]}, geometry=[shapely.box(0, 0, 1, 1)]).to_file(communes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["delineate", grid, "--out", str(out)]) == 0
+        code = main(["weigh", str(out), "--grid", grid, "--communes", str(communes),
+                     "--out", str(tmp_path / "r.csv")])
+    assert code == 2
+    assert f"{communes}: the commune layer has no CRS" in capsys.readouterr().err
+    assert not (tmp_path / "r.csv").exists()

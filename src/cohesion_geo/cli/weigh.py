@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ConfigError, InputFormatError
+from ..errors import ConfigError, CRSError, InputFormatError
 
 __all__ = ["register", "run"]
 
@@ -181,7 +181,10 @@ def run(args: argparse.Namespace) -> int:
         urban_units = load_urban_units(args.urban_units, communes=grid if "commune" in grid.columns else None)
     communes = None
     if args.communes:
-        communes = gpd.read_file(args.communes, engine="pyogrio").to_crs(grid.crs)
+        communes = gpd.read_file(args.communes, engine="pyogrio")
+        if communes.crs is None:
+            raise CRSError(f"{args.communes}: the commune layer has no CRS; set one (e.g. EPSG:2154) in the file")
+        communes = communes.to_crs(grid.crs)
     residents = None
     if args.reports:
         from ..loaders import load_reports
