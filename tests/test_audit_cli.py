@@ -51,9 +51,9 @@ def test_weigh_communes_file_without_crs_is_named(tmp_path, capsys):
 
     grid, out = str(synthetic_path("grid")), tmp_path / "q.gpkg"
     communes = tmp_path / "communes.gpkg"  # GeoJSON would default to WGS84
-    gpd.GeoDataFrame({"commune": ["00101"]}, geometry=[shapely.box(0, 0, 1, 1)]).to_file(communes)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # writing a layer without CRS warns: that is the point
+        gpd.GeoDataFrame({"commune": ["00101"]}, geometry=[shapely.box(0, 0, 1, 1)]).to_file(communes)
         assert main(["delineate", grid, "--out", str(out)]) == 0
         code = main(["weigh", str(out), "--grid", grid, "--communes", str(communes),
                      "--out", str(tmp_path / "r.csv")])
