@@ -43,7 +43,7 @@ from pyproj import CRS
 
 from .._validate import Problems, example_rows, require_columns, to_numeric
 from ..cellid import cell_squares, parse_cell_ids
-from ..errors import InputFormatError, ValidationError
+from ..errors import InputFormatError, MissingColumnsError, ValidationError
 from ._common import apply_mapping, duplicated_codes, outside_area_of_use
 from ._read import read_table
 
@@ -207,7 +207,7 @@ def harmonise_grid(
         raise ValidationError(source, [f"several source columns map to {', '.join(map(repr, dups))}"])
     try:
         require_columns(data, ["cell_id"], source=source, what="grid")
-    except Exception as exc:
+    except MissingColumnsError as exc:
         raise ValidationError(
             source,
             [
